@@ -1,0 +1,1 @@
+"""radiotrial benchmarks: ``make bench`` runs every ``bench_*.py`` module's ``run()``."""

@@ -1,0 +1,41 @@
+"""The ``radiotrial`` command line (Typer).
+
+Each command group lives in its own module and is mounted here. Errors raised on purpose
+(:class:`radiotrial.errors.RadiotrialError`) print one clear line and exit with status 2;
+``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from radiotrial.cli import _output
+from radiotrial.cli.nuclide import nuclide
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="radiotrial",
+    help="radiotrial: run a phase 1 radioligand-therapy trial from screening to dosimetry.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+) -> None:
+    """radiotrial command line."""
+    _output.STATE.debug = debug
+
+
+app.command(name="nuclide")(nuclide)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app and turn domain errors into one-line messages."""
+    return _output.run_app(app, sys.argv[1:] if argv is None else argv)
