@@ -32,7 +32,8 @@ class ValidationError(RadiotrialError, ValueError):
     field : str
         Name of the argument or field (dotted path for nested data).
     value : object
-        The offending value.
+        The offending value; ``...`` (Ellipsis) when there is no single value to show
+        (a missing field, a rule across several fields).
     reason : str
         Why it is refused, ideally with the accepted range or the fix.
     """
@@ -41,7 +42,8 @@ class ValidationError(RadiotrialError, ValueError):
         self.field = field
         self.value = value
         self.reason = reason
-        super().__init__(f"{field}={value!r}: {reason}")
+        shown = f"{field}" if value is ... else f"{field}={value!r}"
+        super().__init__(f"{shown}: {reason}")
 
 
 class UnitError(ValidationError):

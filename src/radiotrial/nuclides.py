@@ -39,6 +39,7 @@ __all__ = [
     "EmissionLine",
     "Nuclide",
     "RadiationClass",
+    "RadiationGroup",
     "get_nuclide",
     "list_nuclides",
     "normalise_name",
@@ -239,7 +240,11 @@ class Nuclide:
         annihilation) and ``"total"`` (every class, including α and neutrons).
         """
         return float(
-            sum(float(np.dot(a[:, 0], a[:, 1])) for a in map(self._lines.get, self._classes(radiation)) if a is not None)
+            sum(
+                float(np.dot(a[:, 0], a[:, 1]))
+                for a in map(self._lines.get, self._classes(radiation))
+                if a is not None
+            )
         )
 
     def _classes(self, radiation: RadiationClass | RadiationGroup) -> tuple[RadiationClass, ...]:

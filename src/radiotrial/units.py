@@ -33,7 +33,7 @@ from scipy import constants as _const
 from radiotrial.errors import UnitError, ValidationError
 
 if TYPE_CHECKING:
-    from radiotrial.nuclides import Nuclide
+    pass
 
 __all__ = [
     "Activity",
@@ -68,6 +68,7 @@ Dimension = Literal[
     "count",
     "count_rate",
     "sensitivity",
+    "uln_multiple",
 ]
 
 
@@ -169,6 +170,8 @@ _TABLE: Final[dict[str, tuple[Dimension, float]]] = {
     "counts": ("count", 1.0),
     "cps": ("count_rate", 1.0),
     "cps/MBq": ("sensitivity", 1e-6),
+    # laboratory value as a multiple of the upper limit of normal
+    "xULN": ("uln_multiple", 1.0),
 }
 
 _ALIASES: Final[dict[str, str]] = {
@@ -212,6 +215,9 @@ _ALIASES: Final[dict[str, str]] = {
     "cells/uL": "/uL",
     "cells/µL": "/uL",
     "/mm3": "/uL",
+    "×ULN": "xULN",
+    "x ULN": "xULN",
+    "ULN": "xULN",
     "percent": "%",
     "mL/min/1.73 m2": "mL/min/1.73m2",
     "mL/min/1.73m²": "mL/min/1.73m2",
@@ -395,7 +401,9 @@ class Activity:
             raise ValidationError(
                 "activity", other.nuclide, f"cannot add {other.nuclide} to {self.nuclide}"
             )
-        return Activity(self.bq + other.at(self.reference_time).bq, self.reference_time, self.nuclide)
+        return Activity(
+            self.bq + other.at(self.reference_time).bq, self.reference_time, self.nuclide
+        )
 
     def __sub__(self, other: object) -> Activity:
         """Net activity, e.g. syringe before minus residual after injection."""

@@ -12,7 +12,9 @@ import sys
 import typer
 
 from radiotrial.cli import _output
+from radiotrial.cli.demo import demo
 from radiotrial.cli.nuclide import nuclide
+from radiotrial.cli.protocol import protocol_app
 
 __all__ = ["app", "main"]
 
@@ -34,8 +36,10 @@ def _root(
 
 
 app.command(name="nuclide")(nuclide)
+app.command(name="demo")(demo)
+app.add_typer(protocol_app, name="protocol")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn domain errors into one-line messages."""
-    return _output.run_app(app, sys.argv[1:] if argv is None else argv)
+    sys.exit(_output.run_app(app, sys.argv[1:] if argv is None else argv))

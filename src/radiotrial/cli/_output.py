@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import click
 import numpy as np
 import typer
 from rich.console import Console
@@ -57,25 +56,22 @@ def _finite(obj: Any) -> Any:
 
 def print_json(data: Any) -> None:
     """Print ``data`` as strict JSON (no NaN) to standard output."""
-    text = json.dumps(_finite(json.loads(json.dumps(data, default=_default))), ensure_ascii=False, indent=2)
+    text = json.dumps(
+        _finite(json.loads(json.dumps(data, default=_default))), ensure_ascii=False, indent=2
+    )
     typer.echo(text)
 
 
 def run_app(app: Callable[..., Any], argv: list[str]) -> int:
     """Run a Typer app, mapping domain errors to a single line and exit status 2."""
     try:
-        result = app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="radiotrial")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     except RadiotrialError as exc:
         if STATE.debug:
             err_console.print(traceback.format_exc(), markup=False, highlight=False)
-        err_console.print(f"error: {exc}", markup=False, highlight=False)
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        return 1
-    return result if isinstance(result, int) else 0
+    return 0

@@ -1,0 +1,1 @@
+"""Versioned reference data files (YAML/JSON/CSV), each value with its source."""
