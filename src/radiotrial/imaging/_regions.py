@@ -14,6 +14,7 @@ Marching squares: Lorensen & Cline, SIGGRAPH 1987, doi:10.1145/37402.37422 (cont
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -138,7 +139,7 @@ def write_seg(
     ValidationError
         Labels not integer, unnamed labels, or a grid different from the reference.
     """
-    import highdicom as hd
+    hd: Any = importlib.import_module("highdicom")
 
     if labels.units != "label":
         raise ValidationError("labels.units", labels.units, "expected 'label'")
@@ -211,7 +212,7 @@ def read_seg(
     InputFileError
         Not a SEG, or it references instances absent from ``reference``.
     """
-    import highdicom as hd
+    hd: Any = importlib.import_module("highdicom")
 
     p = str(path)
     ds = read_dataset(Path(path))
