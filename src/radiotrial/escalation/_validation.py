@@ -82,7 +82,7 @@ def check_truth(
     bad = ~np.isfinite(arr) | (arr < 0.0) | (arr > 1.0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValidationError(name, truth, f"level {i + 1} has {arr[i]!r}, outside [0, 1]")
+        raise ValidationError(name, truth, f"level {i + 1} has {float(arr[i])!r}, outside [0, 1]")
     check_levels(arr.size)
     return arr
 
@@ -97,7 +97,9 @@ def check_skeleton(
     bad = ~np.isfinite(arr) | (arr <= 0.0) | (arr >= 1.0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValidationError(name, skeleton, f"level {i + 1} has {arr[i]!r}, outside (0, 1)")
+        raise ValidationError(
+            name, skeleton, f"level {i + 1} has {float(arr[i])!r}, outside (0, 1)"
+        )
     if arr.size > 1 and not np.all(np.diff(arr) > 0):
         i = int(np.flatnonzero(np.diff(arr) <= 0)[0])
         raise ValidationError(
