@@ -13,6 +13,7 @@ import typer
 
 from radiotrial.cli import _output
 from radiotrial.cli.demo import demo
+from radiotrial.cli.design import design_app
 from radiotrial.cli.imaging import imaging_app
 from radiotrial.cli.nuclide import nuclide
 from radiotrial.cli.protocol import protocol_app
@@ -37,9 +38,10 @@ def _root(
 
 
 app.command(name="nuclide")(nuclide)
-app.add_typer(imaging_app, name="imaging")
 app.command(name="demo")(demo)
 app.add_typer(protocol_app, name="protocol")
+app.add_typer(imaging_app, name="imaging")
+app.add_typer(design_app, name="design")
 
 
 def main(argv: list[str] | None = None) -> None:
