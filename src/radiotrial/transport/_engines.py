@@ -1,0 +1,482 @@
+"""Dose engines behind one interface: local deposition, kernel convolution, Monte Carlo.
+
+All take a time-integrated activity (TIA) map and, optionally, a CT on the same grid and
+return the absorbed dose in Gy with its statistical uncertainty.
+
+Notes
+-----
+``"led"`` — local energy deposition: all electron energy is absorbed in the emitting voxel,
+photons are ignored, D = Ã E_e / m_voxel (m from CT density).
+
+``"kernel"`` — FFT convolution of the TIA with voxel S-value kernels computed for the reference
+medium (soft tissue), electrons and photons separately, followed by the density correction
+D_v = D_ref,v · ρ_ref/ρ_v (the energy deposited is kept, the mass is the voxel's own). The
+kernel assumes an infinite homogeneous medium: it misses range changes in lung and bone and
+overestimates photon dose near the body surface (no missing backscatter).
+
+``"mc"`` — photon Monte Carlo in the CT geometry (Woodcock tracking, materials and densities
+from the HU calibration; vacuum outside the grid) plus the electron part by density-corrected
+kernel convolution (or locally, ``electrons="local"``). The uncertainty is the batch standard
+error (n_batches independent streams) of the photon part; the electron part is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from radiotrial.errors import ValidationError
+from radiotrial.nuclides import get_nuclide
+from radiotrial.transport._ct import ct_to_materials
+from radiotrial.transport._electron_kernel import electron_point_kernel
+from radiotrial.transport._materials import Material, get_material
+from radiotrial.transport._photon_kernel import line_sampler, photon_point_kernel
+from radiotrial.transport._photon_mc import voxel_mc
+from radiotrial.transport._photon_xs import photon_tables
+from radiotrial.transport._units import MEV_TO_J
+from radiotrial.transport._voxel_kernel import full_kernel, voxel_s_octant
+
+__all__ = ["DoseMethod", "DoseResult", "compute_dose"]
+
+DoseMethod = Literal["led", "kernel", "mc"]
+_DECAYS_PER_MBQ_H = 3.6e9
+_DECAYS_PER_MBQ_S = 1e6
+
+
+@dataclass(frozen=True)
+class DoseResult:
+    """Absorbed dose from one engine.
+
+    Attributes
+    ----------
+    dose_gy : (Z, Y, X) ndarray
+        Mean absorbed dose per voxel, Gy.
+    uncertainty_gy : (Z, Y, X) ndarray
+        One standard error (statistical, Monte Carlo only; zero for deterministic engines), Gy.
+    electron_dose_gy, photon_dose_gy : (Z, Y, X) ndarray
+        The two components of ``dose_gy``.
+    region_mean_gy, region_uncertainty_gy : dict of int to float
+        Mass-weighted mean dose and its standard error per label (when labels were given).
+    method : str
+    spacing_mm : tuple of 3 float
+    details : dict
+        Histories, batches, timings and kernel sizes.
+    """
+
+    dose_gy: npt.NDArray[np.float64]
+    uncertainty_gy: npt.NDArray[np.float64]
+    electron_dose_gy: npt.NDArray[np.float64]
+    photon_dose_gy: npt.NDArray[np.float64]
+    method: str
+    spacing_mm: tuple[float, float, float]
+    region_mean_gy: dict[int, float] = field(default_factory=dict)
+    region_uncertainty_gy: dict[int, float] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _as_array(
+    name: str, value: Any
+) -> tuple[npt.NDArray[np.float64], tuple[float, float, float] | None, str | None]:
+    """Array, spacing and units of a Volume or a plain array."""
+    if hasattr(value, "array") and hasattr(value, "spacing_mm"):
+        return (
+            np.asarray(value.array, dtype=np.float64),
+            tuple(value.spacing_mm),
+            str(getattr(value, "units", "")),
+        )
+    arr = np.asarray(value, dtype=np.float64)
+    return arr, None, None
+
+
+def _fft_convolve(
+    a: npt.NDArray[np.float64], k: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    from scipy import fft
+
+    shape = [a.shape[i] + k.shape[i] - 1 for i in range(3)]
+    fshape = [fft.next_fast_len(s, real=True) for s in shape]
+    fa = fft.rfftn(a, fshape, workers=-1)
+    fa *= fft.rfftn(k, fshape, workers=-1)
+    out = fft.irfftn(fa, fshape, workers=-1)
+    start = [(k.shape[i] - 1) // 2 for i in range(3)]
+    return np.asarray(
+        out[
+            start[0] : start[0] + a.shape[0],
+            start[1] : start[1] + a.shape[1],
+            start[2] : start[2] + a.shape[2],
+        ]
+    )
+
+
+def _kernel_dose_mgy_ref(
+    tia_mbq_s: npt.NDArray[np.float64],
+    nuclide: str,
+    ref: Material,
+    spacing: tuple[float, float, float],
+    *,
+    photons: bool,
+    photon_reach_mm: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], dict[str, Any]]:
+    ek = electron_point_kernel(nuclide, ref)
+    reach_e = (
+        float(
+            ek.r_edges_mm[
+                np.nonzero(np.cumsum(ek.energy_mev) < ek.energy_mev.sum() * (1 - 1e-6))[0][-1] + 1
+            ]
+        )
+        if ek.energy_mev.sum() > 0
+        else 0.0
+    )
+    hw_e = tuple(
+        int(min(math.ceil(reach_e / h) + 1, n - 1 if n > 1 else 0))
+        for h, n in zip(spacing, tia_mbq_s.shape, strict=True)
+    )
+    e_oct = voxel_s_octant(ek, spacing, hw_e)  # type: ignore[arg-type]
+    d_e = _fft_convolve(tia_mbq_s, full_kernel(e_oct))
+    info: dict[str, Any] = {"electron_half_width": hw_e}
+    if photons:
+        pk = photon_point_kernel(nuclide, ref)
+        hw_p = tuple(
+            int(min(math.ceil(photon_reach_mm / h), n - 1 if n > 1 else 0))
+            for h, n in zip(spacing, tia_mbq_s.shape, strict=True)
+        )
+        p_oct = voxel_s_octant(pk, spacing, hw_p)  # type: ignore[arg-type]
+        d_p = _fft_convolve(tia_mbq_s, full_kernel(p_oct))
+        info["photon_half_width"] = hw_p
+    else:
+        d_p = np.zeros_like(d_e)
+    return np.clip(d_e, 0.0, None), np.clip(d_p, 0.0, None), info
+
+
+def _check_inputs(
+    tia: Any, ct_hu: Any, spacing_mm: Any, labels: Any
+) -> tuple[
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64] | None,
+    tuple[float, float, float],
+    npt.NDArray[np.int64] | None,
+]:
+    arr, spacing_v, units = _as_array("tia", tia)
+    if units is not None:
+        if units == "Bq*s":
+            arr = arr / _DECAYS_PER_MBQ_H
+        else:
+            raise ValidationError(
+                "tia", units, "a TIA Volume must carry units 'Bq*s' (or pass an array in MBq h)"
+            )
+    if arr.ndim != 3 or arr.size == 0:
+        raise ValidationError(
+            "tia", arr.shape, "expected a non-empty (Z, Y, X) TIA map in MBq h per voxel"
+        )
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValidationError("tia", "negative or non-finite values", "TIA must be finite and ≥ 0")
+    if not np.any(arr > 0):
+        raise ValidationError("tia", "all zero", "the TIA map is empty: no activity to transport")
+    spacing = spacing_v if spacing_v is not None else spacing_mm
+    if spacing is None:
+        raise ValidationError(
+            "spacing_mm", None, "give spacing_mm (dz, dy, dx) in mm for a plain array"
+        )
+    sp = np.broadcast_to(np.asarray(spacing, dtype=np.float64), (3,))
+    if not np.all(np.isfinite(sp)) or np.any(sp <= 0):
+        raise ValidationError("spacing_mm", spacing, "expected three positive voxel sizes in mm")
+    if spacing_v is not None and spacing_mm is not None and not np.allclose(spacing_v, spacing_mm):
+        raise ValidationError(
+            "spacing_mm", spacing_mm, f"does not match the TIA volume's spacing {spacing_v}"
+        )
+    ct = None
+    if ct_hu is not None:
+        ct, ct_sp, _ = _as_array("ct_hu", ct_hu)
+        if ct.shape != arr.shape:
+            raise ValidationError(
+                "ct_hu",
+                ct.shape,
+                f"CT grid does not match the TIA map {arr.shape}; resample it first",
+            )
+        if ct_sp is not None and not np.allclose(ct_sp, sp, atol=1e-3):
+            raise ValidationError(
+                "ct_hu", ct_sp, f"CT spacing does not match the TIA spacing {tuple(sp)}"
+            )
+        if (
+            spacing_v is not None
+            and hasattr(ct_hu, "same_grid")
+            and hasattr(tia, "same_grid")
+            and not tia.same_grid(ct_hu)
+        ):
+            raise ValidationError(
+                "ct_hu",
+                "origin/direction",
+                "CT geometry does not match the TIA map; resample it first",
+            )
+    lab = None
+    if labels is not None:
+        lab_arr, _, _ = _as_array("labels", labels)
+        if lab_arr.shape != arr.shape:
+            raise ValidationError(
+                "labels", lab_arr.shape, f"label map does not match the TIA map {arr.shape}"
+            )
+        lab = lab_arr.astype(np.int64)
+        if np.any(lab < 0):
+            raise ValidationError(
+                "labels", "negative labels", "labels must be ≥ 0 (0 = background)"
+            )
+    return arr, ct, (float(sp[0]), float(sp[1]), float(sp[2])), lab
+
+
+def _region_means(
+    dose: npt.NDArray[np.float64], mass: npt.NDArray[np.float64], labels: npt.NDArray[np.int64]
+) -> dict[int, float]:
+    flat = labels.ravel()
+    m = np.bincount(flat, weights=mass.ravel())
+    e = np.bincount(flat, weights=(dose * mass).ravel())
+    return {int(r): float(e[r] / m[r]) for r in np.unique(flat) if r > 0 and m[r] > 0}
+
+
+def compute_dose(
+    tia: Any,
+    *,
+    nuclide: str,
+    ct_hu: Any = None,
+    spacing_mm: Any = None,
+    method: DoseMethod = "kernel",
+    labels: Any = None,
+    reference_material: str = "soft-tissue",
+    electrons: Literal["kernel", "local"] = "kernel",
+    photons: bool = True,
+    n_histories: int = 1_000_000,
+    n_batches: int = 16,
+    seed: int = 1,
+    photon_reach_mm: float = 150.0,
+) -> DoseResult:
+    """Absorbed dose from a TIA map with the chosen engine.
+
+    Parameters
+    ----------
+    tia : (Z, Y, X) ndarray in MBq h per voxel, or Volume in ``Bq*s``
+        Time-integrated activity.
+    nuclide : str
+        ICRP-107 nuclide.
+    ct_hu : (Z, Y, X) ndarray or Volume, optional
+        CT on the TIA grid (HU); without it the patient is homogeneous ``reference_material``.
+    spacing_mm : (dz, dy, dx), optional
+        Voxel size for plain arrays (a Volume carries its own).
+    method : {"led", "kernel", "mc"}
+        Engine (see module notes).
+    labels : (Z, Y, X) int array, optional
+        Regions (0 = background) for region means and their uncertainties.
+    reference_material : str
+        Medium of the kernels and of the patient when no CT is given.
+    electrons : {"kernel", "local"}
+        Electron transport in the ``mc`` engine.
+    photons : bool
+        Include photons (kernel and mc engines).
+    n_histories, n_batches, seed : int
+        Monte Carlo statistics.
+    photon_reach_mm : float
+        Half-extent of the photon kernel for the kernel engine.
+
+    Returns
+    -------
+    DoseResult
+
+    Raises
+    ------
+    ValidationError
+        Empty or negative TIA map, CT or labels not on the TIA grid, unknown method.
+    NuclideError
+        Nuclide not in ICRP-107.
+    """
+    if method not in ("led", "kernel", "mc"):
+        raise ValidationError("method", method, "use one of led, kernel, mc")
+    if electrons not in ("kernel", "local"):
+        raise ValidationError("electrons", electrons, "use kernel or local")
+    nuc = get_nuclide(nuclide)
+    tia_mbq_h, ct, spacing, lab = _check_inputs(tia, ct_hu, spacing_mm, labels)
+    ref = get_material(reference_material)
+    if ct is not None:
+        mat_idx, dens, materials = ct_to_materials(ct)
+    else:
+        mat_idx = np.zeros(tia_mbq_h.shape, dtype=np.int8)
+        dens = np.full(tia_mbq_h.shape, ref.density_g_cm3, dtype=np.float32)
+        materials = (ref,)
+    voxel_cm3 = math.prod(spacing) * 1e-3
+    mass_kg = np.maximum(dens.astype(np.float64), 1e-6) * voxel_cm3 * 1e-3
+    details: dict[str, Any] = {"nuclide": nuc.name}
+    unc = np.zeros(tia_mbq_h.shape)
+    region_unc: dict[int, float] = {}
+    tia_mbq_s = tia_mbq_h * 3600.0
+    if method == "led" or (method == "mc" and electrons == "local"):
+        d_e = (
+            tia_mbq_h
+            * _DECAYS_PER_MBQ_H
+            * nuc.energy_per_decay_mev("electrons")
+            * MEV_TO_J
+            / mass_kg
+        )
+    else:
+        d_e_ref, _, info = _kernel_dose_mgy_ref(
+            tia_mbq_s, nuc.name, ref, spacing, photons=False, photon_reach_mm=photon_reach_mm
+        )
+        d_e = d_e_ref * 1e-3 * ref.density_g_cm3 / np.maximum(dens, 1e-6)
+        details.update(info)
+    d_p = np.zeros(tia_mbq_h.shape)
+    if method == "kernel" and photons:
+        _, d_p_ref, info = _kernel_dose_mgy_ref(
+            tia_mbq_s, nuc.name, ref, spacing, photons=True, photon_reach_mm=photon_reach_mm
+        )
+        d_p = d_p_ref * 1e-3 * ref.density_g_cm3 / np.maximum(dens, 1e-6)
+        details.update(info)
+    if method == "mc" and photons:
+        d_p, unc, _, region_unc, mc_info = _mc_photons(
+            tia_mbq_h,
+            nuc.name,
+            mat_idx,
+            dens,
+            materials,
+            spacing,
+            mass_kg,
+            lab,
+            n_histories,
+            n_batches,
+            seed,
+        )
+        details.update(mc_info)
+    dose = d_e + d_p
+    region_mean = _region_means(dose, mass_kg, lab) if lab is not None else {}
+    if lab is not None and method != "mc":
+        region_unc = dict.fromkeys(region_mean, 0.0)
+    return DoseResult(
+        dose_gy=dose,
+        uncertainty_gy=unc,
+        electron_dose_gy=d_e,
+        photon_dose_gy=d_p,
+        method=method,
+        spacing_mm=spacing,
+        region_mean_gy=region_mean,
+        region_uncertainty_gy=region_unc,
+        details=details,
+    )
+
+
+def _mc_photons(
+    tia_mbq_h: npt.NDArray[np.float64],
+    nuclide: str,
+    mat_idx: npt.NDArray[np.int8],
+    dens: npt.NDArray[np.float32],
+    materials: tuple[Material, ...],
+    spacing: tuple[float, float, float],
+    mass_kg: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.int64] | None,
+    n_histories: int,
+    n_batches: int,
+    seed: int,
+) -> tuple[
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    dict[int, float],
+    dict[int, float],
+    dict[str, Any],
+]:
+    import time
+
+    if n_batches < 2:
+        raise ValidationError("n_batches", n_batches, "need at least 2 batches for an uncertainty")
+    if n_histories < n_batches:
+        raise ValidationError(
+            "n_histories", n_histories, f"need at least one history per batch ({n_batches})"
+        )
+    e, cdf, per_decay = line_sampler(nuclide)
+    zeros = np.zeros(tia_mbq_h.shape)
+    if per_decay == 0.0:
+        return zeros, zeros.copy(), {}, {}, {"photon_histories": 0}
+    tables = photon_tables(materials)
+    flat_tia = tia_mbq_h.ravel()
+    src_index = np.nonzero(flat_tia > 0)[0].astype(np.int64)
+    src_cdf = np.cumsum(flat_tia[src_index])
+    # majorant: per material the densest voxel, then max over materials; widened by the
+    # neighbouring grid points so that log-log interpolation never undercuts a real μ
+    mu_tot = tables.mu_total
+    mu_max = np.zeros(mu_tot.shape[1])
+    for m in range(len(materials)):
+        sel = mat_idx == m
+        if np.any(sel):
+            mu_max = np.maximum(mu_max, float(dens[sel].max()) * mu_tot[m])
+    mu_max = np.maximum.reduce([mu_max, np.roll(mu_max, 1), np.roll(mu_max, -1)]) * 1.001
+    mu_max = mu_max[None, :]
+    h_cm = np.asarray(spacing, dtype=np.float64) / 10.0
+    per = n_histories // n_batches
+    decays = float(flat_tia.sum()) * _DECAYS_PER_MBQ_H
+    scale = decays * per_decay / per * MEV_TO_J  # J per MeV scored in one batch
+    n_threads = max(1, int(numba.get_num_threads()))
+    s1 = np.zeros(flat_tia.size)
+    s2 = np.zeros(flat_tia.size)
+    mat_flat = np.ascontiguousarray(mat_idx.ravel())
+    dens_flat = np.ascontiguousarray(dens.ravel())
+    mass_flat = mass_kg.ravel()
+    regions = np.unique(labels[labels > 0]) if labels is not None else np.empty(0, dtype=np.int64)
+    region_batches: list[npt.NDArray[np.float64]] = []
+    if labels is not None:
+        region_mass = np.bincount(labels.ravel(), weights=mass_flat)
+    t0 = time.perf_counter()
+    for start in range(0, n_batches, n_threads):
+        ids = np.arange(start, min(start + n_threads, n_batches), dtype=np.int64)
+        out = voxel_mc(
+            per,
+            ids,
+            seed,
+            e,
+            cdf,
+            src_cdf,
+            src_index,
+            mat_flat,
+            dens_flat,
+            np.asarray(tia_mbq_h.shape, dtype=np.int64),
+            h_cm,
+            mu_max,
+            tables.ln_e0,
+            tables.inv_dln,
+            tables.mu_photo,
+            tables.mu_incoh,
+            tables.mu_coh,
+            tables.ray_x,
+            tables.ray_cdf,
+        )
+        for row in out:
+            d = row * scale / mass_flat
+            s1 += d
+            s2 += d * d
+            if labels is not None:
+                energy = np.bincount(
+                    labels.ravel(), weights=row * scale, minlength=region_mass.size
+                )
+                region_batches.append(energy[regions] / region_mass[regions])
+    elapsed = time.perf_counter() - t0
+    mean = s1 / n_batches
+    var = np.clip(s2 / n_batches - mean**2, 0.0, None) * n_batches / (n_batches - 1)
+    unc = np.sqrt(var / n_batches)
+    region_mean: dict[int, float] = {}
+    region_unc: dict[int, float] = {}
+    if labels is not None and regions.size:
+        rb = np.asarray(region_batches)
+        for i, r in enumerate(regions):
+            region_mean[int(r)] = float(rb[:, i].mean())
+            region_unc[int(r)] = float(rb[:, i].std(ddof=1) / math.sqrt(n_batches))
+    info = {
+        "photon_histories": per * n_batches,
+        "batches": n_batches,
+        "photon_seconds": elapsed,
+        "histories_per_second": per * n_batches / elapsed if elapsed > 0 else float("nan"),
+        "threads": n_threads,
+    }
+    return (
+        mean.reshape(tia_mbq_h.shape),
+        unc.reshape(tia_mbq_h.shape),
+        region_mean,
+        region_unc,
+        info,
+    )
