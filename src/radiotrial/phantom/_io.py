@@ -1,0 +1,224 @@
+"""Writing a virtual patient to disk: images (NIfTI or DICOM) and ground truth, atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from radiotrial.errors import ValidationError
+from radiotrial.imaging import Volume
+
+if TYPE_CHECKING:
+    from radiotrial.phantom._patient import VirtualPatient
+
+__all__ = ["ImageFormat", "session_name", "write_patient"]
+
+ImageFormat = Literal["nifti", "dicom"]
+
+
+def session_name(time_h: float) -> str:
+    """Folder/file stem of a session, e.g. ``t024h`` for 24 h (``t004.5h`` for 4.5 h)."""
+    whole = float(time_h).is_integer()
+    return f"t{int(time_h):03d}h" if whole else f"t{time_h:05.1f}h"
+
+
+@contextmanager
+def _atomic_dir(target: Path, *, overwrite: bool) -> Iterator[Path]:
+    """A temporary sibling folder renamed to ``target`` only when the block succeeds."""
+    if target.exists() and not overwrite:
+        raise ValidationError(
+            "out", str(target), "already exists; choose a new folder or use overwrite"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    try:
+        yield tmp
+        if target.exists():
+            old = target.with_name(f".{target.name}.{uuid.uuid4().hex}.old")
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _meta(patient: VirtualPatient) -> dict[str, Any]:
+    return {
+        "nuclide": patient.administered.nuclide,
+        "injected_activity_bq": patient.administered.bq,
+        "injection_time": patient.injection_time.isoformat(),
+        "seed": patient.seed,
+        "generator": "radiotrial.phantom",
+    }
+
+
+def _nifti(vol: Volume, path: Path, meta: dict[str, Any]) -> None:
+    from radiotrial.imaging import write_nifti
+
+    write_nifti(vol, path, metadata=meta)
+
+
+def write_patient(
+    patient: VirtualPatient,
+    out: Path | str,
+    *,
+    image_format: ImageFormat = "nifti",
+    overwrite: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """Write a virtual patient's images and complete ground truth into a new folder.
+
+    Layout::
+
+        OUT/truth.json                      regions, masses, kinetics, TIAs, sessions, motion
+        OUT/truth/labels.nii.gz             reference label map (+ density, tia_voxel in Bq·s)
+        OUT/truth/<tXXXh>_activity.nii.gz   true activity per voxel (Bq) of each session
+        OUT/truth/<tXXXh>_labels.nii.gz     true labels in each session's frame
+        OUT/truth/<tXXXh>_displacement.npy  non-rigid field (Z, Y, X, 3) LPS mm, when present
+        OUT/nifti/<tXXXh>_{ct,spect}.nii.gz          (image_format="nifti")
+        OUT/dicom/<tXXXh>/{CT/, NM.dcm, SEG.dcm}     (image_format="dicom")
+
+    Every NIfTI has a JSON sidecar (units, acquisition time, injection). The folder appears
+    only when complete (written to a temporary sibling, then renamed).
+
+    Parameters
+    ----------
+    patient : VirtualPatient
+    out : path
+        Folder to create.
+    image_format : {"nifti", "dicom"}, default "nifti"
+        Format of the CT and SPECT images (ground truth is always NIfTI + JSON).
+    overwrite : bool, default False
+        Replace an existing folder (atomically).
+    progress : callable, optional
+        Called with a short description after each file group.
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    if image_format not in ("nifti", "dicom"):
+        raise ValidationError("format", image_format, "use 'nifti' or 'dicom'")
+    say = progress or (lambda _msg: None)
+    target = Path(out)
+    meta = _meta(patient)
+    with _atomic_dir(target, overwrite=overwrite) as tmp:
+        truth_dir = tmp / "truth"
+        truth_dir.mkdir()
+        anat = patient.anatomy
+        _nifti(anat.labels, truth_dir / "labels.nii.gz", meta)
+        _nifti(anat.density, truth_dir / "density.nii.gz", meta)
+        _nifti(patient.tia_voxel, truth_dir / "tia_voxel.nii.gz", meta)
+        for tp in patient.time_points:
+            stem = session_name(tp.time_h)
+            _nifti(
+                tp.true_activity,
+                truth_dir / f"{stem}_activity.nii.gz",
+                meta | {"time_h": tp.time_h},
+            )
+            _nifti(tp.labels, truth_dir / f"{stem}_labels.nii.gz", meta | {"time_h": tp.time_h})
+            if tp.motion is not None and tp.motion.displacement_mm is not None:
+                np.save(
+                    truth_dir / f"{stem}_displacement.npy",
+                    tp.motion.displacement_mm.astype(np.float32),
+                )
+        say("ground truth")
+        if image_format == "nifti":
+            img_dir = tmp / "nifti"
+            img_dir.mkdir()
+            for tp in patient.time_points:
+                stem = session_name(tp.time_h)
+                m = meta | {"time_h": tp.time_h}
+                _nifti(tp.ct, img_dir / f"{stem}_ct.nii.gz", m)
+                _nifti(tp.spect, img_dir / f"{stem}_spect.nii.gz", m)
+                say(f"images {tp.time_h:g} h")
+        else:
+            _write_dicom(patient, tmp / "dicom", say)
+        doc = patient.truth() | {"image_format": image_format}
+        (tmp / "truth.json").write_text(
+            json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8"
+        )
+    return target
+
+
+def _write_dicom(patient: VirtualPatient, root: Path, say: Callable[[str], None]) -> None:
+    from radiotrial.imaging import (
+        DicomStudy,
+        EnergyWindow,
+        NMImage,
+        Radiopharmaceutical,
+        TomoRotation,
+        new_uid,
+        write_ct_series,
+        write_nm_image,
+        write_seg,
+    )
+    from radiotrial.phantom._data import load_data, value_of
+
+    spect_cfg = load_data("spect.yaml")
+    peak = float(value_of(spect_cfg["photopeak_kev"]))
+    seed = patient.seed
+    study = DicomStudy(
+        patient_id=f"VP-{seed if seed is not None else 'random'}",
+        patient_sex="F" if patient.anatomy.size.sex == "female" else "M",
+        study_datetime=patient.injection_time,
+        study_description="radiotrial virtual patient: serial 177Lu SPECT/CT",
+    )
+    rp = Radiopharmaceutical(
+        patient.administered.nuclide, patient.administered.bq, patient.injection_time
+    )
+    names = {r.label: r.name for r in patient.anatomy.regions}
+    root.mkdir()
+    for i, tp in enumerate(patient.time_points):
+        folder = root / session_name(tp.time_h)
+        folder.mkdir()
+        frame = new_uid()
+        ct_dir = write_ct_series(
+            tp.ct,
+            folder / "CT",
+            study=study,
+            frame_of_reference_uid=frame,
+            series_number=100 * (i + 1) + 1,
+            series_description=f"CT {tp.time_h:g} h p.i.",
+        )
+        image = NMImage(
+            tp.spect,
+            rp,
+            energy_windows=(EnergyWindow(peak * 0.9, peak * 1.1),),
+            rotation=TomoRotation(
+                projections=int(value_of(spect_cfg["projections"])),
+                frame_duration_s=float(value_of(spect_cfg["seconds_per_projection"])),
+            ),
+            collimator_type="PARA",
+        )
+        write_nm_image(
+            image,
+            folder / "NM.dcm",
+            study=study,
+            frame_of_reference_uid=frame,
+            series_number=100 * (i + 1) + 2,
+            series_description=f"SPECT {tp.time_h:g} h p.i. (Bq/mL)",
+        )
+        present = {int(v) for v in np.unique(tp.labels.array)} - {0}
+        write_seg(
+            tp.labels,
+            {k: names[k] for k in present},
+            folder / "SEG.dcm",
+            reference=ct_dir,
+            series_number=100 * (i + 1) + 3,
+            series_description=f"true regions {tp.time_h:g} h",
+        )
+        say(f"images {tp.time_h:g} h")
