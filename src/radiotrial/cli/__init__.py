@@ -17,6 +17,7 @@ from radiotrial.cli.design import design_app
 from radiotrial.cli.imaging import imaging_app
 from radiotrial.cli.nuclide import nuclide
 from radiotrial.cli.protocol import protocol_app
+from radiotrial.cli.transport import register as register_transport
 
 __all__ = ["app", "main"]
 
@@ -42,6 +43,7 @@ app.command(name="demo")(demo)
 app.add_typer(protocol_app, name="protocol")
 app.add_typer(imaging_app, name="imaging")
 app.add_typer(design_app, name="design")
+register_transport(app)
 
 
 def main(argv: list[str] | None = None) -> None:

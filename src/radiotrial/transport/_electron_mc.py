@@ -330,7 +330,7 @@ def build_table(
     header = [
         "# radiotrial scaled electron dose point kernels in water (cumulative energy fraction)",
         "# model: condensed-history MC, radiotrial.transport._electron_mc (Bethe CSDA,",
-        "#   Moliere-screened Rutherford transport mean free path, Wentzel MW angles, random hinge)",
+        "#   Moliere-screened Rutherford transport mean free path, Wentzel MW, random hinge)",
         f"# generated: {datetime.date.today().isoformat()}",
         f"# electrons/energy: {n_electrons}  seed: {seed}",
         "# regenerate: python -m radiotrial.transport._electron_mc",
