@@ -30,6 +30,7 @@ from radiotrial.imaging._dicom_common import (
     pixel_array,
     read_dataset,
     read_date_time,
+    reading,
     require,
     require_float,
     require_floats,
@@ -321,11 +322,12 @@ def read_ct_series(
     InputFileError
         Mixed series, wrong modality, missing/duplicated slices, inconsistent geometry.
     """
-    series = folder if isinstance(folder, DicomSeries) else single_series(folder, modality="CT")
-    if series.modality != "CT":
-        raise InputFileError(
-            str(series.files[0]), f"Modality (0008,0060) = {series.modality!r}, expected 'CT'"
-        )
-    grid, headers = stack_geometry(series, assume_timezone=assume_timezone)
-    _, rows, cols = grid.shape
-    return grid.with_array(read_slice_values(headers, rows, cols), units="HU")
+    with reading(folder if not isinstance(folder, DicomSeries) else folder.files[0]):
+        series = folder if isinstance(folder, DicomSeries) else single_series(folder, modality="CT")
+        if series.modality != "CT":
+            raise InputFileError(
+                str(series.files[0]), f"Modality (0008,0060) = {series.modality!r}, expected 'CT'"
+            )
+        grid, headers = stack_geometry(series, assume_timezone=assume_timezone)
+        _, rows, cols = grid.shape
+        return grid.with_array(read_slice_values(headers, rows, cols), units="HU")

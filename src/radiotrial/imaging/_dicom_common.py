@@ -11,6 +11,7 @@ import re
 import shutil
 import tempfile
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian, generate_uid
 
-from radiotrial.errors import InputFileError, ValidationError
+from radiotrial.errors import InputFileError, RadiotrialError, ValidationError
 from radiotrial.imaging._volume import Volume
 from radiotrial.units import check_aware
 
@@ -431,3 +432,34 @@ def write_files(
         for name, write in writers.items():
             write(tmp / name)
     return Path(target)
+
+
+@contextmanager
+def reading(path: Path | str) -> Iterator[None]:
+    """Turn anything a corrupt file provokes (warnings included) into :class:`InputFileError`.
+
+    pydicom and nibabel decode values lazily and warn on invalid ones; a quantitative reader
+    must refuse such files with the file named rather than continue with a guess.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            yield
+        except RadiotrialError:
+            raise
+        except (
+            Warning,
+            ValueError,
+            TypeError,
+            KeyError,
+            AttributeError,
+            IndexError,
+            OverflowError,
+            EOFError,
+            OSError,
+            NotImplementedError,
+            RuntimeError,
+        ) as exc:
+            raise InputFileError(
+                str(path), f"malformed file: {type(exc).__name__}: {exc}"
+            ) from None

@@ -22,7 +22,7 @@ from typing import Any, Final
 import numpy as np
 
 from radiotrial.errors import InputFileError, ValidationError
-from radiotrial.imaging._dicom_common import atomic_output_file
+from radiotrial.imaging._dicom_common import atomic_output_file, reading
 from radiotrial.imaging._volume import VOLUME_UNITS, Volume
 
 __all__ = ["read_nifti", "sidecar_path", "write_nifti"]
@@ -121,65 +121,69 @@ def read_nifti(path: Path | str, *, units: str | None = None) -> tuple[Volume, d
         Unreadable file, non-3-D data, a shearing/non-orthonormal affine, a bad sidecar or
         unknown units — naming the file and field.
     """
-    nib: Any = importlib.import_module("nibabel")
+    with reading(path):
+        nib: Any = importlib.import_module("nibabel")
 
-    p = Path(path)
-    try:
-        img = nib.load(p)
-        data = np.asarray(img.dataobj)
-        affine = np.asarray(img.affine, dtype=np.float64)
-    except Exception as exc:  # nibabel raises many types for corrupt files
-        raise InputFileError(str(p), f"unreadable NIfTI: {type(exc).__name__}: {exc}") from None
-    if data.ndim == 4 and data.shape[3] == 1:
-        data = data[..., 0]
-    if data.ndim != 3:
-        raise InputFileError(str(p), f"dim = {data.shape}: expected a 3-D image")
-    side = sidecar_path(p)
-    doc: dict[str, Any] = {}
-    if side.exists():
+        p = Path(path)
         try:
-            doc = json.loads(side.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputFileError(str(side), f"unreadable JSON sidecar: {exc}") from None
-        if not isinstance(doc, dict):
-            raise InputFileError(str(side), "sidecar must be a JSON object")
-    side_units = doc.get("Units")
-    if units is not None and side_units is not None and units != side_units:
-        raise InputFileError(str(side), f"Units = {side_units!r} contradicts units={units!r}")
-    final_units = units or side_units
-    if final_units is None:
-        raise InputFileError(str(p), "unknown units: no JSON sidecar 'Units' and no units= given")
-    if final_units not in VOLUME_UNITS:
-        raise InputFileError(
-            str(side), f"Units = {final_units!r} is not one of {sorted(VOLUME_UNITS)}"
-        )
-    when = None
-    if doc.get("AcquisitionDateTime"):
-        try:
-            when = datetime.fromisoformat(str(doc["AcquisitionDateTime"]))
-        except ValueError:
+            img = nib.load(p)
+            data = np.asarray(img.dataobj)
+            affine = np.asarray(img.affine, dtype=np.float64)
+        except Exception as exc:  # nibabel raises many types for corrupt files
+            raise InputFileError(str(p), f"unreadable NIfTI: {type(exc).__name__}: {exc}") from None
+        if data.ndim == 4 and data.shape[3] == 1:
+            data = data[..., 0]
+        if data.ndim != 3:
+            raise InputFileError(str(p), f"dim = {data.shape}: expected a 3-D image")
+        side = sidecar_path(p)
+        doc: dict[str, Any] = {}
+        if side.exists():
+            try:
+                doc = json.loads(side.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise InputFileError(str(side), f"unreadable JSON sidecar: {exc}") from None
+            if not isinstance(doc, dict):
+                raise InputFileError(str(side), "sidecar must be a JSON object")
+        side_units = doc.get("Units")
+        if units is not None and side_units is not None and units != side_units:
+            raise InputFileError(str(side), f"Units = {side_units!r} contradicts units={units!r}")
+        final_units = units or side_units
+        if final_units is None:
             raise InputFileError(
-                str(side), f"AcquisitionDateTime = {doc['AcquisitionDateTime']!r} is not ISO 8601"
-            ) from None
-        if when.tzinfo is None:
-            raise InputFileError(str(side), "AcquisitionDateTime has no UTC offset")
-    lps = _LPS_RAS @ affine
-    m = lps[:3, :3]
-    spacing_xyz = np.linalg.norm(m, axis=0)
-    if np.any(spacing_xyz <= 0) or not np.all(np.isfinite(lps)):
-        raise InputFileError(str(p), f"sform/qform affine {affine.tolist()} is degenerate")
-    direction = m / spacing_xyz
-    if np.max(np.abs(direction.T @ direction - np.eye(3))) > 1e-4:
-        raise InputFileError(str(p), "sform/qform affine shears: not representable as a Volume")
-    if data.dtype.kind not in "biuf":
-        raise InputFileError(str(p), f"datatype {data.dtype} is not supported")
-    volume = Volume(
-        np.ascontiguousarray(data.transpose(2, 1, 0)),
-        spacing_mm=(float(spacing_xyz[2]), float(spacing_xyz[1]), float(spacing_xyz[0])),
-        origin_mm=(float(lps[0, 3]), float(lps[1, 3]), float(lps[2, 3])),
-        direction=direction,
-        units=final_units,
-        acquisition_time=when,
-    )
-    extra = doc.get("radiotrial", {})
-    return volume, extra if isinstance(extra, dict) else {}
+                str(p), "unknown units: no JSON sidecar 'Units' and no units= given"
+            )
+        if final_units not in VOLUME_UNITS:
+            raise InputFileError(
+                str(side), f"Units = {final_units!r} is not one of {sorted(VOLUME_UNITS)}"
+            )
+        when = None
+        if doc.get("AcquisitionDateTime"):
+            try:
+                when = datetime.fromisoformat(str(doc["AcquisitionDateTime"]))
+            except ValueError:
+                raise InputFileError(
+                    str(side),
+                    f"AcquisitionDateTime = {doc['AcquisitionDateTime']!r} is not ISO 8601",
+                ) from None
+            if when.tzinfo is None:
+                raise InputFileError(str(side), "AcquisitionDateTime has no UTC offset")
+        lps = _LPS_RAS @ affine
+        m = lps[:3, :3]
+        spacing_xyz = np.linalg.norm(m, axis=0)
+        if np.any(spacing_xyz <= 0) or not np.all(np.isfinite(lps)):
+            raise InputFileError(str(p), f"sform/qform affine {affine.tolist()} is degenerate")
+        direction = m / spacing_xyz
+        if np.max(np.abs(direction.T @ direction - np.eye(3))) > 1e-4:
+            raise InputFileError(str(p), "sform/qform affine shears: not representable as a Volume")
+        if data.dtype.kind not in "biuf":
+            raise InputFileError(str(p), f"datatype {data.dtype} is not supported")
+        volume = Volume(
+            np.ascontiguousarray(data.transpose(2, 1, 0)),
+            spacing_mm=(float(spacing_xyz[2]), float(spacing_xyz[1]), float(spacing_xyz[0])),
+            origin_mm=(float(lps[0, 3]), float(lps[1, 3]), float(lps[2, 3])),
+            direction=direction,
+            units=final_units,
+            acquisition_time=when,
+        )
+        extra = doc.get("radiotrial", {})
+        return volume, extra if isinstance(extra, dict) else {}

@@ -41,6 +41,7 @@ from radiotrial.imaging._dicom_common import (
     pixel_array,
     read_dataset,
     read_date_time,
+    reading,
     require,
     require_float,
     require_floats,
@@ -508,100 +509,103 @@ def read_nm_image(
         Not a RECON TOMO NM object; missing radiopharmaceutical, injection time or activity;
         unknown units; inconsistent geometry — naming the file and tag.
     """
-    series = source if isinstance(source, DicomSeries) else single_series(source, modality="NM")
-    if series.modality != "NM":
-        raise InputFileError(
-            str(series.files[0]), f"Modality (0008,0060) = {series.modality!r}, expected 'NM'"
-        )
-    if len(series.files) != 1:
-        raise InputFileError(
-            str(series.files[1]),
-            f"NM series {series.series_instance_uid} has {len(series.files)} files; expected "
-            "one multi-frame reconstruction (SOPInstanceUID (0008,0018))",
-        )
-    path = series.files[0]
-    p = str(path)
-    ds = read_dataset(path)
-    image_type = [str(v) for v in (ds.get("ImageType") or [])]
-    if len(image_type) < 3 or image_type[2] != "RECON TOMO":
-        raise InputFileError(p, f"ImageType (0008,0008) = {image_type}: expected RECON TOMO")
-    nz = int(require(p, ds, "NumberOfFrames"))
-    det = ds.get("DetectorInformationSequence")
-    geo = det[0] if det and "ImageOrientationPatient" in det[0] else ds
-    direction = check_orientation(p, require_floats(p, geo, "ImageOrientationPatient", 6))
-    origin = require_floats(p, geo, "ImagePositionPatient", 3)
-    ps = require_floats(p, ds, "PixelSpacing", 2)
-    dz = ds.get("SpacingBetweenSlices") or ds.get("SliceThickness")
-    if dz is None:
-        raise InputFileError(p, "missing SpacingBetweenSlices (0018,0088)")
-    dz = require_float(
-        p, ds, "SpacingBetweenSlices" if "SpacingBetweenSlices" in ds else "SliceThickness"
-    )
-    if dz <= 0 or np.any(ps <= 0):
-        raise InputFileError(
-            p,
-            f"SpacingBetweenSlices (0018,0088) = {dz} / PixelSpacing (0028,0030) = "
-            f"{ps.tolist()} must be > 0",
-        )
-    units, slope, intercept = _units_of(p, ds)
-    tz = file_timezone(p, ds, assume_timezone)
-    rp = _read_radiopharmaceutical(p, ds, tz)
-    acq = read_date_time(p, ds, "Acquisition", fallback_tz=tz)
-    if acq is None:
-        raise InputFileError(p, "missing AcquisitionDateTime (0008,002A)")
-    raw = pixel_array(p, ds)
-    if raw.ndim == 2 and nz == 1:
-        raw = raw[None]
-    rows, cols = int(require(p, ds, "Rows")), int(require(p, ds, "Columns"))
-    if raw.shape != (nz, rows, cols):
-        raise InputFileError(
-            p, f"PixelData (7FE0,0010) holds {raw.shape}, expected {(nz, rows, cols)}"
-        )
-    array = raw.astype(np.float64) * slope + intercept
-    windows = []
-    for item in ds.get("EnergyWindowInformationSequence") or []:
-        for r in item.get("EnergyWindowRangeSequence") or []:
-            try:
-                windows.append(
-                    EnergyWindow(
-                        float(r.EnergyWindowLowerLimit),
-                        float(r.EnergyWindowUpperLimit),
-                        str(item.get("EnergyWindowName", "")),
-                    )
-                )
-            except (AttributeError, ValueError, ValidationError) as exc:
-                raise InputFileError(p, f"EnergyWindowRangeSequence (0054,0013): {exc}") from None
-    rotation = None
-    rot_seq = ds.get("RotationInformationSequence")
-    if rot_seq:
-        rot = rot_seq[0]
-        try:
-            rotation = TomoRotation(
-                projections=int(rot.NumberOfFramesInRotation),
-                frame_duration_s=float(rot.ActualFrameDuration) / 1000.0,
-                scan_arc_deg=float(rot.ScanArc),
-                start_angle_deg=float(rot.StartAngle),
-                direction=str(rot.RotationDirection),
+    with reading(source if not isinstance(source, DicomSeries) else source.files[0]):
+        series = source if isinstance(source, DicomSeries) else single_series(source, modality="NM")
+        if series.modality != "NM":
+            raise InputFileError(
+                str(series.files[0]), f"Modality (0008,0060) = {series.modality!r}, expected 'NM'"
             )
-        except (AttributeError, TypeError, ValueError) as exc:
-            raise InputFileError(p, f"RotationInformationSequence (0054,0052): {exc}") from None
-    det_items = ds.get("DetectorInformationSequence") or []
-    collimator = str(det_items[0].get("CollimatorType", "")) if det_items else ""
-    volume = Volume(
-        array,
-        spacing_mm=(dz, float(ps[0]), float(ps[1])),
-        origin_mm=(float(origin[0]), float(origin[1]), float(origin[2])),
-        direction=direction,
-        units=units,
-        acquisition_time=acq,
-    )
-    return NMImage(
-        volume=volume,
-        radiopharmaceutical=rp,
-        energy_windows=tuple(windows),
-        rotation=rotation,
-        collimator_type=collimator,
-        series_instance_uid=str(ds.SeriesInstanceUID),
-        frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "")) or None,
-        sop_instance_uid=str(ds.SOPInstanceUID),
-    )
+        if len(series.files) != 1:
+            raise InputFileError(
+                str(series.files[1]),
+                f"NM series {series.series_instance_uid} has {len(series.files)} files; expected "
+                "one multi-frame reconstruction (SOPInstanceUID (0008,0018))",
+            )
+        path = series.files[0]
+        p = str(path)
+        ds = read_dataset(path)
+        image_type = [str(v) for v in (ds.get("ImageType") or [])]
+        if len(image_type) < 3 or image_type[2] != "RECON TOMO":
+            raise InputFileError(p, f"ImageType (0008,0008) = {image_type}: expected RECON TOMO")
+        nz = int(require(p, ds, "NumberOfFrames"))
+        det = ds.get("DetectorInformationSequence")
+        geo = det[0] if det and "ImageOrientationPatient" in det[0] else ds
+        direction = check_orientation(p, require_floats(p, geo, "ImageOrientationPatient", 6))
+        origin = require_floats(p, geo, "ImagePositionPatient", 3)
+        ps = require_floats(p, ds, "PixelSpacing", 2)
+        dz = ds.get("SpacingBetweenSlices") or ds.get("SliceThickness")
+        if dz is None:
+            raise InputFileError(p, "missing SpacingBetweenSlices (0018,0088)")
+        dz = require_float(
+            p, ds, "SpacingBetweenSlices" if "SpacingBetweenSlices" in ds else "SliceThickness"
+        )
+        if dz <= 0 or np.any(ps <= 0):
+            raise InputFileError(
+                p,
+                f"SpacingBetweenSlices (0018,0088) = {dz} / PixelSpacing (0028,0030) = "
+                f"{ps.tolist()} must be > 0",
+            )
+        units, slope, intercept = _units_of(p, ds)
+        tz = file_timezone(p, ds, assume_timezone)
+        rp = _read_radiopharmaceutical(p, ds, tz)
+        acq = read_date_time(p, ds, "Acquisition", fallback_tz=tz)
+        if acq is None:
+            raise InputFileError(p, "missing AcquisitionDateTime (0008,002A)")
+        raw = pixel_array(p, ds)
+        if raw.ndim == 2 and nz == 1:
+            raw = raw[None]
+        rows, cols = int(require(p, ds, "Rows")), int(require(p, ds, "Columns"))
+        if raw.shape != (nz, rows, cols):
+            raise InputFileError(
+                p, f"PixelData (7FE0,0010) holds {raw.shape}, expected {(nz, rows, cols)}"
+            )
+        array = raw.astype(np.float64) * slope + intercept
+        windows = []
+        for item in ds.get("EnergyWindowInformationSequence") or []:
+            for r in item.get("EnergyWindowRangeSequence") or []:
+                try:
+                    windows.append(
+                        EnergyWindow(
+                            float(r.EnergyWindowLowerLimit),
+                            float(r.EnergyWindowUpperLimit),
+                            str(item.get("EnergyWindowName", "")),
+                        )
+                    )
+                except (AttributeError, ValueError, ValidationError) as exc:
+                    raise InputFileError(
+                        p, f"EnergyWindowRangeSequence (0054,0013): {exc}"
+                    ) from None
+        rotation = None
+        rot_seq = ds.get("RotationInformationSequence")
+        if rot_seq:
+            rot = rot_seq[0]
+            try:
+                rotation = TomoRotation(
+                    projections=int(rot.NumberOfFramesInRotation),
+                    frame_duration_s=float(rot.ActualFrameDuration) / 1000.0,
+                    scan_arc_deg=float(rot.ScanArc),
+                    start_angle_deg=float(rot.StartAngle),
+                    direction=str(rot.RotationDirection),
+                )
+            except (AttributeError, TypeError, ValueError) as exc:
+                raise InputFileError(p, f"RotationInformationSequence (0054,0052): {exc}") from None
+        det_items = ds.get("DetectorInformationSequence") or []
+        collimator = str(det_items[0].get("CollimatorType", "")) if det_items else ""
+        volume = Volume(
+            array,
+            spacing_mm=(dz, float(ps[0]), float(ps[1])),
+            origin_mm=(float(origin[0]), float(origin[1]), float(origin[2])),
+            direction=direction,
+            units=units,
+            acquisition_time=acq,
+        )
+        return NMImage(
+            volume=volume,
+            radiopharmaceutical=rp,
+            energy_windows=tuple(windows),
+            rotation=rotation,
+            collimator_type=collimator,
+            series_instance_uid=str(ds.SeriesInstanceUID),
+            frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "")) or None,
+            sop_instance_uid=str(ds.SOPInstanceUID),
+        )

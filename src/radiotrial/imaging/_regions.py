@@ -36,6 +36,7 @@ from radiotrial.imaging._dicom_common import (
     ds_str,
     new_uid,
     read_dataset,
+    reading,
     require,
     require_floats,
     save,
@@ -212,45 +213,50 @@ def read_seg(
     InputFileError
         Not a SEG, or it references instances absent from ``reference``.
     """
-    hd: Any = importlib.import_module("highdicom")
+    with reading(path):
+        hd: Any = importlib.import_module("highdicom")
 
-    p = str(path)
-    ds = read_dataset(Path(path))
-    if str(ds.get("Modality", "")) != "SEG":
-        raise InputFileError(p, f"Modality (0008,0060) = {ds.get('Modality')!r}, expected 'SEG'")
-    try:
-        seg = hd.seg.Segmentation.from_dataset(ds)
-    except (AttributeError, ValueError, KeyError, TypeError) as exc:
-        raise InputFileError(p, f"not a valid Segmentation: {exc}") from None
-    series = _reference_series(reference)
-    grid, headers = _series_grid(series)
-    uids = [str(h.SOPInstanceUID) for h in headers]
-    referenced = {str(t[2]) for t in seg.get_source_image_uids()}
-    unknown = referenced - set(uids)
-    if unknown:
-        raise InputFileError(
-            p,
-            f"ReferencedSOPInstanceUID (0008,1155) {sorted(unknown)[0]} is not in the reference "
-            f"series {series.series_instance_uid}",
-        )
-    numbers = [int(n) for n in seg.get_segment_numbers()]
-    try:
-        pix = seg.get_pixels_by_source_instance(
-            source_sop_instance_uids=uids,
-            segment_numbers=numbers,
-            assert_missing_frames_are_empty=True,
-            combine_segments=False,
-        )
-    except (ValueError, KeyError, RuntimeError) as exc:
-        raise InputFileError(p, f"PixelData (7FE0,0010) cannot be mapped: {exc}") from None
-    out = np.zeros(grid.shape, dtype=np.int32)
-    for i, n in enumerate(numbers):
-        out[np.asarray(pix[..., i]) > 0] = n
-    names = {n: str(seg.get_segment_description(n).segment_label) for n in numbers}
-    return grid.with_array(out, units="label"), names
+        p = str(path)
+        ds = read_dataset(Path(path))
+        if str(ds.get("Modality", "")) != "SEG":
+            raise InputFileError(
+                p, f"Modality (0008,0060) = {ds.get('Modality')!r}, expected 'SEG'"
+            )
+        try:
+            seg = hd.seg.Segmentation.from_dataset(ds)
+        except (AttributeError, ValueError, KeyError, TypeError) as exc:
+            raise InputFileError(p, f"not a valid Segmentation: {exc}") from None
+        series = _reference_series(reference)
+        grid, headers = _series_grid(series)
+        uids = [str(h.SOPInstanceUID) for h in headers]
+        referenced = {str(t[2]) for t in seg.get_source_image_uids()}
+        unknown = referenced - set(uids)
+        if unknown:
+            raise InputFileError(
+                p,
+                f"ReferencedSOPInstanceUID (0008,1155) {sorted(unknown)[0]} is not in the "
+                f"reference "
+                f"series {series.series_instance_uid}",
+            )
+        numbers = [int(n) for n in seg.get_segment_numbers()]
+        try:
+            pix = seg.get_pixels_by_source_instance(
+                source_sop_instance_uids=uids,
+                segment_numbers=numbers,
+                assert_missing_frames_are_empty=True,
+                combine_segments=False,
+            )
+        except (ValueError, KeyError, RuntimeError) as exc:
+            raise InputFileError(p, f"PixelData (7FE0,0010) cannot be mapped: {exc}") from None
+        out = np.zeros(grid.shape, dtype=np.int32)
+        for i, n in enumerate(numbers):
+            out[np.asarray(pix[..., i]) > 0] = n
+        names = {n: str(seg.get_segment_description(n).segment_label) for n in numbers}
+        return grid.with_array(out, units="label"), names
+
+    # ---- RTSTRUCT --------------------------------------------------------------------------------
 
 
-# ---- RTSTRUCT --------------------------------------------------------------------------------
 def _contours_2d(mask: npt.NDArray[np.bool_]) -> list[npt.NDArray[np.float64]]:
     """Closed iso-0.5 contours of a binary slice, in (col, row) pixel units (marching squares)."""
     import contourpy
@@ -421,58 +427,63 @@ def read_rtstruct(
         Not an RTSTRUCT, contours off the slice planes, other frame of reference, or
         malformed ContourData — naming the file and tag.
     """
-    from matplotlib.path import Path as MplPath
+    with reading(path):
+        from matplotlib.path import Path as MplPath
 
-    p = str(path)
-    ds = read_dataset(Path(path))
-    if str(ds.get("Modality", "")) != "RTSTRUCT":
-        raise InputFileError(
-            p, f"Modality (0008,0060) = {ds.get('Modality')!r}, expected 'RTSTRUCT'"
-        )
-    series = _reference_series(reference)
-    grid, _ = _series_grid(series)
-    rois = {int(r.ROINumber): r for r in require(p, ds, "StructureSetROISequence")}
-    for r in rois.values():
-        ref_for = str(r.get("ReferencedFrameOfReferenceUID", ""))
-        if series.frame_of_reference_uid and ref_for and ref_for != series.frame_of_reference_uid:
+        p = str(path)
+        ds = read_dataset(Path(path))
+        if str(ds.get("Modality", "")) != "RTSTRUCT":
             raise InputFileError(
-                p,
-                f"ReferencedFrameOfReferenceUID (3006,0024) = {ref_for} differs from the "
-                f"reference series' {series.frame_of_reference_uid}",
+                p, f"Modality (0008,0060) = {ds.get('Modality')!r}, expected 'RTSTRUCT'"
             )
-    nz, ny, nx = grid.shape
-    jj, ii = np.mgrid[0:ny, 0:nx]
-    centres = np.column_stack([ii.ravel(), jj.ravel()]).astype(np.float64)
-    out = np.zeros(grid.shape, dtype=np.int32)
-    names: dict[int, str] = {}
-    for rc in ds.get("ROIContourSequence") or []:
-        n = int(require(p, rc, "ReferencedROINumber"))
-        if n not in rois:
-            raise InputFileError(
-                p, f"ReferencedROINumber (3006,0084) = {n} is not in StructureSetROISequence"
-            )
-        names[n] = str(rois[n].get("ROIName", f"ROI {n}"))
-        inside = np.zeros(grid.shape, dtype=bool)
-        for c in rc.get("ContourSequence") or []:
-            xyz = require_floats(p, c, "ContourData", len(c.get("ContourData") or [0]))
-            if xyz.size % 3 or xyz.size < 9:
-                raise InputFileError(
-                    p, f"ContourData (3006,0050) has {xyz.size} values: expected ≥ 3 points × 3"
-                )
-            ijk = grid.lps_to_index(xyz.reshape(-1, 3))
-            k = float(np.mean(ijk[:, 2]))
-            ks = round(k)
-            if np.ptp(ijk[:, 2]) > 0.05 or abs(k - ks) > 0.05 or not 0 <= ks < nz:
+        series = _reference_series(reference)
+        grid, _ = _series_grid(series)
+        rois = {int(r.ROINumber): r for r in require(p, ds, "StructureSetROISequence")}
+        for r in rois.values():
+            ref_for = str(r.get("ReferencedFrameOfReferenceUID", ""))
+            if (
+                series.frame_of_reference_uid
+                and ref_for
+                and ref_for != series.frame_of_reference_uid
+            ):
                 raise InputFileError(
                     p,
-                    f"ContourData (3006,0050) of ROI {n} is not on a slice of the reference "
-                    f"series (slice index {k:.2f})",
+                    f"ReferencedFrameOfReferenceUID (3006,0024) = {ref_for} differs from the "
+                    f"reference series' {series.frame_of_reference_uid}",
                 )
-            poly = MplPath(ijk[:, :2], closed=False)
-            hit = poly.contains_points(centres).reshape(ny, nx)
-            inside[ks] ^= hit
-        out[inside] = n
-    return grid.with_array(out, units="label"), names
+        nz, ny, nx = grid.shape
+        jj, ii = np.mgrid[0:ny, 0:nx]
+        centres = np.column_stack([ii.ravel(), jj.ravel()]).astype(np.float64)
+        out = np.zeros(grid.shape, dtype=np.int32)
+        names: dict[int, str] = {}
+        for rc in ds.get("ROIContourSequence") or []:
+            n = int(require(p, rc, "ReferencedROINumber"))
+            if n not in rois:
+                raise InputFileError(
+                    p, f"ReferencedROINumber (3006,0084) = {n} is not in StructureSetROISequence"
+                )
+            names[n] = str(rois[n].get("ROIName", f"ROI {n}"))
+            inside = np.zeros(grid.shape, dtype=bool)
+            for c in rc.get("ContourSequence") or []:
+                xyz = require_floats(p, c, "ContourData", len(c.get("ContourData") or [0]))
+                if xyz.size % 3 or xyz.size < 9:
+                    raise InputFileError(
+                        p, f"ContourData (3006,0050) has {xyz.size} values: expected ≥ 3 points × 3"
+                    )
+                ijk = grid.lps_to_index(xyz.reshape(-1, 3))
+                k = float(np.mean(ijk[:, 2]))
+                ks = round(k)
+                if np.ptp(ijk[:, 2]) > 0.05 or abs(k - ks) > 0.05 or not 0 <= ks < nz:
+                    raise InputFileError(
+                        p,
+                        f"ContourData (3006,0050) of ROI {n} is not on a slice of the reference "
+                        f"series (slice index {k:.2f})",
+                    )
+                poly = MplPath(ijk[:, :2], closed=False)
+                hit = poly.contains_points(centres).reshape(ny, nx)
+                inside[ks] ^= hit
+            out[inside] = n
+        return grid.with_array(out, units="label"), names
 
 
 def find_reference(folder: Path | str, modality: str = "CT") -> DicomSeries:

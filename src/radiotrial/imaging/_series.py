@@ -10,7 +10,7 @@ from typing import Final
 from pydicom.dataset import Dataset
 
 from radiotrial.errors import InputFileError
-from radiotrial.imaging._dicom_common import read_dataset
+from radiotrial.imaging._dicom_common import read_dataset, reading
 
 __all__ = ["DicomSeries", "find_series", "single_series"]
 
@@ -91,7 +91,9 @@ def find_series(
     problems: list[InputFileError] = []
     for path in _candidate_files(root):
         try:
-            ds = read_dataset(path, stop_before_pixels=True)
+            with reading(path):
+                ds = read_dataset(path, stop_before_pixels=True)
+                str(ds.get("SeriesInstanceUID", "")), str(ds.get("Modality", ""))
             for kw, tag in (("SeriesInstanceUID", "(0020,000E)"), ("Modality", "(0008,0060)")):
                 if not ds.get(kw):
                     raise InputFileError(str(path), f"missing {kw} {tag}")
