@@ -43,6 +43,9 @@ __all__ = [
 
 GENESIS_HASH = "0" * 64
 
+# never copied into the audit trail (a password hash is a secret even when salted)
+_REDACTED = frozenset({"password_hash"})
+
 Action = Literal[
     "create", "update", "delete", "read", "purge", "sign", "login", "migrate", "export"
 ]
@@ -52,7 +55,7 @@ def snapshot(obj: Base) -> dict[str, Any]:
     """Column values of a mapped object as JSON-ready data (ciphertext as its SHA-256)."""
     mapper = sa_inspect(type(obj))
     return {
-        col.key: to_jsonable(getattr(obj, col.key))
+        col.key: "***" if col.key in _REDACTED else to_jsonable(getattr(obj, col.key))
         for col in mapper.column_attrs
         if col.key != "created_at"
     }

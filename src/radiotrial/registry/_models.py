@@ -286,6 +286,7 @@ class DltAdjudication(_Versioned, Base):
     adverse_event_id: Mapped[int] = mapped_column(
         ForeignKey("adverse_events.id", ondelete="CASCADE"), unique=True
     )
+    adverse_event_version: Mapped[int]
     is_dlt: Mapped[bool] = mapped_column(Boolean)
     rule_id: Mapped[str | None] = mapped_column(String(64))
     in_window: Mapped[bool] = mapped_column(Boolean)

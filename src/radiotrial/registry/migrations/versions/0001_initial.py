@@ -316,6 +316,7 @@ def upgrade() -> None:
         "dlt_adjudications",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("adverse_event_id", sa.Integer(), nullable=False),
+        sa.Column("adverse_event_version", sa.Integer(), nullable=False),
         sa.Column("is_dlt", sa.Boolean(), nullable=False),
         sa.Column("rule_id", sa.String(length=64), nullable=True),
         sa.Column("in_window", sa.Boolean(), nullable=False),

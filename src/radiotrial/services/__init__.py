@@ -1,0 +1,86 @@
+"""Use cases of the trial, shared by the CLI and the web app.
+
+Each function takes a :class:`ServiceContext` (registry, protocol, vault, clock) and the acting
+:class:`radiotrial.registry.Actor`, checks the actor's permission, and runs as one serialised
+write transaction: the change, its milestones and its audit entries commit together or not at
+all. The science and trial-design packages are called through thin adapters
+(:func:`design_for` for :mod:`radiotrial.escalation`).
+"""
+
+from radiotrial.services._context import PORTAL, ServiceContext
+from radiotrial.services._enrolment import (
+    EnrolmentResult,
+    design_for,
+    dlt_outcome,
+    enrol,
+    escalation_state,
+    trial_status,
+)
+from radiotrial.services._reports import export_data, subject_status, verify_audit
+from radiotrial.services._retention import PurgeResult, purge_prescreen
+from radiotrial.services._safety import (
+    ATTRIBUTIONS,
+    adjudicate_dlt,
+    report_adverse_event,
+    update_adverse_event,
+)
+from radiotrial.services._subjects import (
+    CONSENT_KEYS,
+    EvidenceItem,
+    PrescreenReceipt,
+    change_status,
+    correct_identity,
+    decide_eligibility,
+    open_screening,
+    record_evidence,
+    register_prescreen,
+    reveal_identity,
+    screening_checklist,
+    take_forward,
+)
+from radiotrial.services._treatment import (
+    AdministrationResult,
+    record_administration,
+    record_dosimetry,
+    record_imaging,
+)
+from radiotrial.services._users import authenticate, create_user, deactivate_user
+
+__all__ = [
+    "ATTRIBUTIONS",
+    "CONSENT_KEYS",
+    "PORTAL",
+    "AdministrationResult",
+    "EnrolmentResult",
+    "EvidenceItem",
+    "PrescreenReceipt",
+    "PurgeResult",
+    "ServiceContext",
+    "adjudicate_dlt",
+    "authenticate",
+    "change_status",
+    "correct_identity",
+    "create_user",
+    "deactivate_user",
+    "decide_eligibility",
+    "design_for",
+    "dlt_outcome",
+    "enrol",
+    "escalation_state",
+    "export_data",
+    "open_screening",
+    "purge_prescreen",
+    "record_administration",
+    "record_dosimetry",
+    "record_evidence",
+    "record_imaging",
+    "register_prescreen",
+    "report_adverse_event",
+    "reveal_identity",
+    "screening_checklist",
+    "subject_status",
+    "take_forward",
+    "trial_status",
+    "update_adverse_event",
+    "verify_audit",
+]

@@ -1,0 +1,240 @@
+"""Adverse events (CDISC SDTM AE names) and DLT adjudication against the protocol's rules."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from radiotrial.errors import ValidationError
+from radiotrial.protocol import DltRule
+from radiotrial.registry import (
+    Actor,
+    Administration,
+    AdverseEvent,
+    DltAdjudication,
+    require_permission,
+    require_reason,
+    sign_record,
+)
+from radiotrial.registry._audit import audited_create, audited_update
+from radiotrial.services._context import ServiceContext, get_subject
+from radiotrial.units import check_aware
+
+__all__ = ["ATTRIBUTIONS", "adjudicate_dlt", "report_adverse_event", "update_adverse_event"]
+
+ATTRIBUTIONS = ("unrelated", "unlikely", "possible", "probable", "definite")
+_AE_FIELDS = {"aeterm", "aedecod", "aebodsys", "aetoxgr", "aeser", "aerel", "aeacn", "aeout",
+              "aestdtc", "aeendtc", "haematologic"}  # fmt: skip
+
+
+def _check_ae(fields: dict[str, Any], now: datetime) -> None:
+    grade = fields.get("aetoxgr")
+    if grade is not None and (isinstance(grade, bool) or grade not in (1, 2, 3, 4, 5)):
+        raise ValidationError("AETOXGR", grade, "CTCAE v5.0 grade is an integer 1-5")
+    if "aeser" in fields and fields["aeser"] not in ("Y", "N"):
+        raise ValidationError("AESER", fields["aeser"], "Y or N")
+    if "aerel" in fields and fields["aerel"] not in ATTRIBUTIONS:
+        raise ValidationError("AEREL", fields["aerel"], f"one of {ATTRIBUTIONS}")
+    for key in ("aeterm", "aedecod"):
+        if key in fields and not str(fields[key]).strip():
+            raise ValidationError(key.upper(), fields[key], "required")
+    start, end = fields.get("aestdtc"), fields.get("aeendtc")
+    if start is not None:
+        check_aware("AESTDTC", start)
+        if start > now:
+            raise ValidationError("AESTDTC", start.isoformat(), "in the future")
+    if end is not None:
+        check_aware("AEENDTC", end)
+        if end > now:
+            raise ValidationError("AEENDTC", end.isoformat(), "in the future")
+        if start is not None and end < start:
+            raise ValidationError("AEENDTC", end.isoformat(), "before AESTDTC")
+
+
+def report_adverse_event(
+    ctx: ServiceContext,
+    actor: Actor,
+    code: str,
+    *,
+    aeterm: str,
+    aetoxgr: int,
+    aestdtc: datetime,
+    aerel: Literal["unrelated", "unlikely", "possible", "probable", "definite"],
+    haematologic: bool,
+    aedecod: str | None = None,
+    aebodsys: str | None = None,
+    aeser: Literal["Y", "N"] = "N",
+    aeacn: str | None = None,
+    aeout: str | None = None,
+    aeendtc: datetime | None = None,
+) -> int:
+    """Report an adverse event; returns its sponsor-defined identifier AESPID."""
+    require_permission(actor, "ae.report")
+    fields: dict[str, Any] = {
+        "aeterm": aeterm.strip(),
+        "aedecod": (aedecod or aeterm).strip(),
+        "aebodsys": aebodsys,
+        "aetoxgr": aetoxgr,
+        "aeser": aeser,
+        "aerel": aerel,
+        "aeacn": aeacn,
+        "aeout": aeout,
+        "aestdtc": aestdtc,
+        "aeendtc": aeendtc,
+        "haematologic": bool(haematologic),
+    }
+    _check_ae(fields, ctx.now())
+    with ctx.registry.write() as session:
+        subject = get_subject(session, code, lock=True)
+        if subject.enrolled_at is None:
+            raise ValidationError(
+                "subject", code, "adverse events are reported for enrolled subjects"
+            )
+        last_adm = (
+            session.execute(
+                sa.select(Administration)
+                .where(Administration.subject_id == subject.id)
+                .where(Administration.administered_at <= aestdtc)
+                .order_by(Administration.cycle.desc())
+            )
+            .scalars()
+            .first()
+        )
+        n = session.execute(
+            sa.select(sa.func.max(AdverseEvent.aespid)).where(AdverseEvent.subject_id == subject.id)
+        ).scalar_one()
+        ae = AdverseEvent(
+            subject_id=subject.id,
+            aespid=(n or 0) + 1,
+            cycle=None if last_adm is None else last_adm.cycle,
+            reported_by=actor.username,
+            **fields,
+        )
+        audited_create(session, actor, ae, subject_code=code)
+        return ae.aespid
+
+
+def _get_ae(session: Any, code: str, aespid: int) -> tuple[Any, AdverseEvent]:
+    subject = get_subject(session, code)
+    ae = session.execute(
+        sa.select(AdverseEvent).where(
+            AdverseEvent.subject_id == subject.id, AdverseEvent.aespid == aespid
+        )
+    ).scalar_one_or_none()
+    if ae is None:
+        raise ValidationError("AESPID", aespid, f"subject {code} has no such adverse event")
+    return subject, ae
+
+
+def update_adverse_event(
+    ctx: ServiceContext,
+    actor: Actor,
+    code: str,
+    aespid: int,
+    changes: dict[str, Any],
+    *,
+    reason: str,
+) -> None:
+    """Change an adverse event (grade, outcome, end date, …) with a reason; any DLT
+    adjudication of the earlier version must be redone (its signature becomes void)."""
+    require_permission(actor, "ae.report")
+    reason = require_reason(reason, "change an adverse event")
+    unknown = sorted(set(changes) - _AE_FIELDS)
+    if unknown:
+        raise ValidationError("changes", unknown, f"editable fields: {sorted(_AE_FIELDS)}")
+    with ctx.registry.write() as session:
+        _subject, ae = _get_ae(session, code, aespid)
+        _check_ae({**{k: getattr(ae, k) for k in _AE_FIELDS}, **changes}, ctx.now())
+        audited_update(session, actor, ae, changes, reason=reason, subject_code=code)
+
+
+def _rule_applies(rule: DltRule, ae: AdverseEvent, now: datetime) -> list[str]:
+    """Reasons why ``rule`` does not fit ``ae`` (empty list: it fits)."""
+    why = []
+    if rule.category == "haematologic" and not ae.haematologic:
+        why.append(f"{rule.id} is for haematologic toxicity")
+    if rule.category == "non_haematologic" and ae.haematologic:
+        why.append(f"{rule.id} is for non-haematologic toxicity")
+    if ae.aetoxgr < rule.min_grade:
+        why.append(f"{rule.id} needs grade ≥ {rule.min_grade}, the event is grade {ae.aetoxgr}")
+    if ae.aerel not in rule.attribution:
+        why.append(f"{rule.id} needs attribution in {rule.attribution}, the event is {ae.aerel}")
+    if rule.terms and ae.aedecod not in rule.terms and ae.aeterm not in rule.terms:
+        why.append(f"{rule.id} applies to the terms {rule.terms}")
+    if rule.min_duration_days:
+        end = ae.aeendtc or now
+        if end - ae.aestdtc < timedelta(days=rule.min_duration_days):
+            why.append(f"{rule.id} needs a duration ≥ {rule.min_duration_days} days")
+    return why
+
+
+def adjudicate_dlt(
+    ctx: ServiceContext,
+    actor: Actor,
+    code: str,
+    aespid: int,
+    *,
+    is_dlt: bool,
+    rationale: str,
+    password: str,
+    rule_id: str | None = None,
+) -> dict[str, Any]:
+    """The investigator's DLT adjudication of one adverse event, e-signed.
+
+    A DLT must name the protocol rule it meets (category, grade, attribution, terms, duration
+    are checked). ``in_window`` records whether the event began inside the DLT window of an
+    evaluated cycle; only such DLTs count for escalation. A second adjudication (after the event
+    changed) updates the record with the rationale as reason and voids the earlier signature.
+    """
+    require_permission(actor, "dlt.adjudicate")
+    rationale = require_reason(rationale, "adjudicate a DLT")
+    now = ctx.now()
+    rules = {r.id: r for r in ctx.protocol.dlt.rules}
+    with ctx.registry.write() as session:
+        subject, ae = _get_ae(session, code, aespid)
+        if is_dlt:
+            if rule_id not in rules:
+                raise ValidationError("rule_id", rule_id, f"a DLT must name one of {list(rules)}")
+            misfit = _rule_applies(rules[rule_id], ae, now)
+            if misfit:
+                raise ValidationError("rule_id", rule_id, "; ".join(misfit))
+        elif rule_id is not None:
+            raise ValidationError("rule_id", rule_id, "only a DLT names a rule")
+        first = (
+            session.execute(
+                sa.select(Administration)
+                .where(Administration.subject_id == subject.id)
+                .where(Administration.cycle.in_(ctx.protocol.dlt.evaluated_cycles))
+                .order_by(Administration.cycle)
+            )
+            .scalars()
+            .first()
+        )
+        window = timedelta(days=ctx.protocol.dlt.window.to("d"))
+        in_window = first is not None and (
+            first.administered_at <= ae.aestdtc <= first.administered_at + window
+        )
+        values = {
+            "adverse_event_version": ae.version,
+            "is_dlt": is_dlt,
+            "rule_id": rule_id,
+            "in_window": in_window,
+            "rationale": rationale,
+            "adjudicated_by": actor.username,
+            "adjudicated_at": now,
+        }
+        adj = session.execute(
+            sa.select(DltAdjudication).where(DltAdjudication.adverse_event_id == ae.id)
+        ).scalar_one_or_none()
+        if adj is None:
+            adj = DltAdjudication(adverse_event_id=ae.id, **values)
+            audited_create(session, actor, adj, subject_code=code)
+        else:
+            audited_update(session, actor, adj, values, reason=rationale, subject_code=code)
+        sign_record(
+            session, actor, password, adj, meaning="responsibility", reason=rationale,
+            subject_code=code,
+        )  # fmt: skip
+        return {"subject": code, "aespid": aespid, **values}

@@ -1,0 +1,492 @@
+"""Use cases from the pre-screening request to the eligibility decision.
+
+Each function is one transaction: the change, its milestones and its audit entries commit
+together or not at all.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from radiotrial.errors import UnitError, ValidationError
+from radiotrial.protocol import variable_catalogue
+from radiotrial.registry import (
+    Actor,
+    DuplicateSubjectError,
+    EligibilityDecision,
+    Evidence,
+    Identity,
+    IdentityRecord,
+    Milestone,
+    Subject,
+    WorkflowError,
+    append_audit,
+    require_permission,
+    require_reason,
+    sign_record,
+)
+from radiotrial.registry._audit import audited_create, audited_update
+from radiotrial.services._context import (
+    PORTAL,
+    ServiceContext,
+    get_subject,
+    identity_of,
+    set_status,
+)
+from radiotrial.units import check_aware, convert, dimension_of
+
+__all__ = [
+    "CONSENT_KEYS",
+    "EvidenceItem",
+    "PrescreenReceipt",
+    "change_status",
+    "correct_identity",
+    "decide_eligibility",
+    "open_screening",
+    "record_evidence",
+    "register_prescreen",
+    "reveal_identity",
+    "screening_checklist",
+    "take_forward",
+]
+
+CONSENT_KEYS = ("contact", "health_data", "cross_border_transfer")
+_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32: no I, L, O, U
+
+
+def _new_code() -> str:
+    return "RT-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+
+
+@dataclass(frozen=True)
+class PrescreenReceipt:
+    """What the portal shows: a reference, what happens next, and how long data are kept."""
+
+    reference: str
+    language: str
+    retention_days: float
+    next_steps: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference,
+            "language": self.language,
+            "retention_days": self.retention_days,
+            "next_steps": self.next_steps,
+        }
+
+
+def register_prescreen(
+    ctx: ServiceContext,
+    identity: dict[str, Any] | IdentityRecord,
+    *,
+    consents: dict[str, bool],
+    actor: Actor | None = None,
+    source: Literal["portal", "referral", "clinic"] = "portal",
+) -> PrescreenReceipt:
+    """Register a pre-screening contact request (a request, never a medical decision).
+
+    The identity goes encrypted into the vault; the trial side gets a pseudonymous code in
+    status ``potential-candidate``. A person already registered (same keyed hash of name and
+    birth date, or of the identity document) raises :class:`DuplicateSubjectError`.
+    """
+    actor = actor or Actor(PORTAL, PORTAL)
+    require_permission(actor, "prescreen.register")
+    record = identity if isinstance(identity, IdentityRecord) else IdentityRecord.parse(identity)
+    unknown = sorted(set(consents) - set(CONSENT_KEYS))
+    if unknown:
+        raise ValidationError("consents", unknown, f"unknown consent; known: {CONSENT_KEYS}")
+    for key, value in consents.items():
+        if not isinstance(value, bool):
+            raise ValidationError(f"consents.{key}", value, "must be true or false")
+    if not consents.get("contact", False):
+        raise ValidationError(
+            "consents.contact", consents.get("contact"), "consent to be contacted is required"
+        )
+    vault = ctx.get_vault()
+    person_hash = vault.person_hash(record)
+    document_hash = vault.document_hash(record)
+    now = ctx.now()
+    with ctx.registry.write() as session:
+        clauses = [Identity.person_hash == person_hash]
+        if document_hash is not None:
+            clauses.append(Identity.document_hash == document_hash)
+        dup = session.execute(
+            sa.select(Subject.code, Identity.person_hash)
+            .join(Identity, Identity.subject_id == Subject.id)
+            .where(sa.or_(*clauses))
+        ).first()
+        if dup is not None:
+            basis = "name and birth date" if dup[1] == person_hash else "identity document"
+            raise DuplicateSubjectError(dup[0], basis)
+        code = _new_code()
+        subject = Subject(
+            code=code,
+            protocol_id=ctx.protocol.id,
+            status="potential-candidate",
+            status_at=now,
+            source=source,
+            consents={k: bool(consents.get(k, False)) for k in CONSENT_KEYS},
+        )
+        audited_create(session, actor, subject, subject_code=code)
+        nonce, ciphertext = vault.seal(record, code)
+        audited_create(
+            session,
+            actor,
+            Identity(
+                subject_id=subject.id,
+                key_id=vault.key_id,
+                nonce=nonce,
+                ciphertext=ciphertext,
+                person_hash=person_hash,
+                document_hash=document_hash,
+            ),
+            subject_code=code,
+        )
+        audited_create(
+            session,
+            actor,
+            Milestone(
+                subject_id=subject.id,
+                kind="prescreen-request",
+                from_status=None,
+                to_status="potential-candidate",
+                at=now,
+                recorded_by=actor.username,
+            ),
+            subject_code=code,
+        )
+    retention = ctx.protocol.retention.prescreen_contact_data.to("d")
+    return PrescreenReceipt(
+        reference=code,
+        language=record.preferred_language,
+        retention_days=retention,
+        next_steps=(
+            "The trial team will contact you to discuss the study and the tests needed. "
+            "This request is not a decision about eligibility. If you are not taken forward, "
+            f"your contact data are deleted after {retention:g} days."
+        ),
+    )
+
+
+def reveal_identity(ctx: ServiceContext, actor: Actor, code: str, *, reason: str) -> IdentityRecord:
+    """Decrypt a subject's identity; the read itself is audited with its reason."""
+    require_permission(actor, "identity.read")
+    reason = require_reason(reason, "read identity data")
+    vault = ctx.get_vault()
+    with ctx.registry.write() as session:
+        subject = get_subject(session, code)
+        row = identity_of(session, subject)
+        if row is None:
+            raise ValidationError("subject", code, "no identity data (purged)")
+        record = vault.open(row.nonce, row.ciphertext, code, row.key_id)
+        append_audit(
+            session,
+            actor,
+            action="read",
+            table_name="identities",
+            record_id=row.id,
+            subject_code=code,
+            reason=reason,
+        )
+    return record
+
+
+def correct_identity(
+    ctx: ServiceContext, actor: Actor, code: str, changes: dict[str, Any], *, reason: str
+) -> None:
+    """Correct identity fields (re-encrypted; audit shows the ciphertext digests, not values)."""
+    require_permission(actor, "identity.write")
+    reason = require_reason(reason, "correct identity data")
+    vault = ctx.get_vault()
+    with ctx.registry.write() as session:
+        subject = get_subject(session, code)
+        row = identity_of(session, subject)
+        if row is None:
+            raise ValidationError("subject", code, "no identity data (purged)")
+        old = vault.open(row.nonce, row.ciphertext, code, row.key_id)
+        new = IdentityRecord.parse({**old.model_dump(), **changes})
+        nonce, ciphertext = vault.seal(new, code)
+        audited_update(
+            session,
+            actor,
+            row,
+            {
+                "nonce": nonce,
+                "ciphertext": ciphertext,
+                "key_id": vault.key_id,
+                "person_hash": vault.person_hash(new),
+                "document_hash": vault.document_hash(new),
+            },
+            reason=f"{reason} (fields: {', '.join(sorted(changes))})",
+            subject_code=code,
+        )
+
+
+def take_forward(ctx: ServiceContext, actor: Actor, code: str, *, note: str | None = None) -> None:
+    """Potential candidate → candidate (the team contacted the person and takes them forward)."""
+    require_permission(actor, "screening.open")
+    with ctx.registry.write() as session:
+        subject = get_subject(session, code, lock=True)
+        set_status(session, actor, subject, "candidate", at=ctx.now(), reason=note)
+
+
+def open_screening(
+    ctx: ServiceContext, actor: Actor, code: str, *, note: str | None = None
+) -> None:
+    """Candidate (or ineligible, for re-screening, or eligible whose tests expired) → screening."""
+    require_permission(actor, "screening.open")
+    with ctx.registry.write() as session:
+        subject = get_subject(session, code, lock=True)
+        if subject.status == "potential-candidate":
+            set_status(session, actor, subject, "candidate", at=ctx.now(), reason=note)
+        set_status(session, actor, subject, "screening", at=ctx.now(), reason=note)
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    """One observation: a catalogue variable, its value (and unit), date and source document."""
+
+    variable: str
+    value: float | str | bool | date
+    observed_at: datetime
+    source_document: str
+    unit: str | None = None
+    test_id: str | None = None
+
+
+def _check_evidence(item: EvidenceItem, now: datetime, i: int) -> tuple[float | None, str | None]:
+    field = f"evidence[{i}]"
+    var = variable_catalogue().get(item.variable)
+    if var is None:
+        raise ValidationError(f"{field}.variable", item.variable, "not in the variable catalogue")
+    check_aware(f"{field}.observed_at", item.observed_at)
+    if item.observed_at > now:
+        raise ValidationError(f"{field}.observed_at", item.observed_at.isoformat(), "in the future")
+    if not item.source_document.strip():
+        raise ValidationError(f"{field}.source_document", item.source_document, "required")
+    v = item.value
+    if var.kind in ("numeric", "score"):
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            raise ValidationError(f"{field}.value", v, f"{item.variable} needs a finite number")
+        if var.kind == "numeric":
+            if item.unit is None:
+                raise UnitError(f"{field}.unit", None, f"{item.variable} needs a unit")
+            dim = dimension_of(item.unit)
+            if dim != var.dimension:
+                raise UnitError(
+                    f"{field}.unit", item.unit, f"{item.variable} needs a {var.dimension} unit"
+                )
+            if float(v) < 0:
+                raise ValidationError(f"{field}.value", v, f"{item.variable} cannot be negative")
+            if dim == "fraction" and convert(float(v), item.unit, "1") > 1:
+                raise ValidationError(f"{field}.value", v, f"{item.variable} cannot exceed 100%")
+        elif item.unit is not None:
+            raise UnitError(f"{field}.unit", item.unit, f"{item.variable} is a unitless score")
+        return float(v), None
+    if var.kind == "boolean":
+        if not isinstance(v, bool):
+            raise ValidationError(f"{field}.value", v, f"{item.variable} is true or false")
+        return None, "true" if v else "false"
+    if var.kind == "categorical":
+        if v not in var.categories:
+            raise ValidationError(f"{field}.value", v, f"must be one of {var.categories}")
+        return None, str(v)
+    # date
+    if isinstance(v, datetime):
+        v = v.date()
+    if isinstance(v, str):
+        try:
+            v = date.fromisoformat(v)
+        except ValueError:
+            raise ValidationError(f"{field}.value", v, "needs an ISO date") from None
+    if not isinstance(v, date):
+        raise ValidationError(f"{field}.value", v, f"{item.variable} is a date")
+    if v > now.date():
+        raise ValidationError(f"{field}.value", v.isoformat(), "date in the future")
+    return None, v.isoformat()
+
+
+def record_evidence(
+    ctx: ServiceContext, actor: Actor, code: str, items: list[EvidenceItem]
+) -> list[int]:
+    """Record screening observations (all or none); the subject must be in screening."""
+    require_permission(actor, "evidence.record")
+    now = ctx.now()
+    tests = {t.id for t in ctx.protocol.screening_tests}
+    checked = []
+    for i, item in enumerate(items):
+        if item.test_id is not None and item.test_id not in tests:
+            raise ValidationError(f"evidence[{i}].test_id", item.test_id, f"not one of {tests}")
+        checked.append((item, *_check_evidence(item, now, i)))
+    ids = []
+    with ctx.registry.write() as session:
+        subject = get_subject(session, code, lock=True)
+        if subject.status not in ("screening", "eligible", "on-study", "on-study-intervention"):
+            raise WorkflowError(
+                f"subject {code} status", subject.status, "evidence is recorded during screening"
+            )
+        for item, num, text in checked:
+            ev = Evidence(
+                subject_id=subject.id,
+                test_id=item.test_id,
+                variable=item.variable,
+                value_num=num,
+                value_text=text,
+                unit=item.unit,
+                observed_at=item.observed_at,
+                source_document=item.source_document.strip(),
+                recorded_by=actor.username,
+            )
+            audited_create(session, actor, ev, subject_code=code)
+            ids.append(ev.id)
+    return ids
+
+
+def _checklist(ctx: ServiceContext, evidence: list[Evidence], at: datetime) -> list[dict[str, Any]]:
+    out = []
+    for test in ctx.protocol.screening_tests:
+        window = timedelta(days=test.window.to("d"))
+        status = "complete"
+        missing, expired = [], []
+        for var in test.variables:
+            obs = [e for e in evidence if e.variable == var and (e.test_id in (None, test.id))]
+            if not obs:
+                missing.append(var)
+            elif max(e.observed_at for e in obs) < at - window:
+                expired.append(var)
+        # a test is complete when at least one of its variables is observed in the window
+        in_window = [v for v in test.variables if v not in missing and v not in expired]
+        if not in_window:
+            status = "expired" if expired else "missing"
+        out.append(
+            {
+                "test": test.id,
+                "name": test.name,
+                "window_days": window.days,
+                "status": status,
+                "missing": missing,
+                "expired": expired,
+            }
+        )
+    return out
+
+
+def screening_checklist(
+    ctx: ServiceContext, actor: Actor, code: str, *, at: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Each protocol screening test: complete (observed within its window), missing or expired."""
+    require_permission(actor, "trial.read")
+    at = at or ctx.now()
+    with ctx.registry.read() as session:
+        subject = get_subject(session, code)
+        evidence = list(
+            session.execute(sa.select(Evidence).where(Evidence.subject_id == subject.id)).scalars()
+        )
+        return _checklist(ctx, evidence, at)
+
+
+CriterionStatus = Literal["met", "not_met", "pending"]
+
+
+def _check_criteria(ctx: ServiceContext, overall: str, criteria: list[dict[str, Any]]) -> None:
+    inclusion = {c.id for c in ctx.protocol.eligibility.inclusion}
+    exclusion = {c.id for c in ctx.protocol.eligibility.exclusion}
+    seen = set()
+    for i, c in enumerate(criteria):
+        cid = c.get("id")
+        if cid not in inclusion | exclusion:
+            raise ValidationError(f"criteria[{i}].id", cid, "not a criterion of the protocol")
+        if c.get("status") not in ("met", "not_met", "pending"):
+            raise ValidationError(f"criteria[{i}].status", c.get("status"), "met|not_met|pending")
+        seen.add(cid)
+    missing = sorted((inclusion | exclusion) - seen)
+    if missing:
+        raise ValidationError("criteria", missing, "every protocol criterion needs a result")
+    if overall == "eligible":
+        for c in criteria:
+            ok = (c["status"] == "met") if c["id"] in inclusion else (c["status"] == "not_met")
+            if not ok and not str(c.get("override_reason") or "").strip():
+                raise ValidationError(
+                    f"criteria.{c['id']}",
+                    c["status"],
+                    "blocks 'eligible'; give an override_reason to override it",
+                )
+
+
+def decide_eligibility(
+    ctx: ServiceContext,
+    actor: Actor,
+    code: str,
+    *,
+    overall: Literal["eligible", "ineligible"],
+    criteria: list[dict[str, Any]],
+    reason: str,
+    password: str,
+) -> int:
+    """Record the investigator's decision, sign it (re-authentication), move the subject.
+
+    ``criteria`` holds one result per protocol criterion (``id``, ``status`` met / not_met /
+    pending, ``evidence``, ``reason``, optional ``override_reason``), e.g. the output of
+    :mod:`radiotrial.eligibility`. 'eligible' also needs every screening test within its window.
+    """
+    require_permission(actor, "eligibility.decide")
+    if overall not in ("eligible", "ineligible"):
+        raise ValidationError("overall", overall, "eligible or ineligible")
+    reason = require_reason(reason, "decide eligibility")
+    _check_criteria(ctx, overall, criteria)
+    now = ctx.now()
+    with ctx.registry.write() as session:
+        subject = get_subject(session, code, lock=True)
+        if overall == "eligible":
+            evidence = list(
+                session.execute(
+                    sa.select(Evidence).where(Evidence.subject_id == subject.id)
+                ).scalars()
+            )
+            gaps = [t for t in _checklist(ctx, evidence, now) if t["status"] != "complete"]
+            if gaps:
+                raise WorkflowError(
+                    f"subject {code} screening",
+                    [f"{t['test']}: {t['status']}" for t in gaps],
+                    "screening tests are missing or outside their windows",
+                )
+        decision = EligibilityDecision(
+            subject_id=subject.id,
+            overall=overall,
+            criteria={"results": criteria},
+            reason=reason,
+            decided_by=actor.username,
+            decided_at=now,
+        )
+        audited_create(session, actor, decision, subject_code=code)
+        sign_record(
+            session, actor, password, decision, meaning="approval", reason=reason,
+            subject_code=code,
+        )  # fmt: skip
+        set_status(session, actor, subject, overall, at=now, reason=reason)
+        return decision.id
+
+
+def change_status(
+    ctx: ServiceContext,
+    actor: Actor,
+    code: str,
+    new_status: Literal["follow-up", "off-study", "withdrawn", "not-registered"],
+    *,
+    reason: str,
+) -> None:
+    """Follow-up, off-study, withdrawal or not-registered, with the reason (audited)."""
+    require_permission(actor, "subject.status")
+    reason = require_reason(reason, f"move a subject to {new_status}")
+    if new_status not in ("follow-up", "off-study", "withdrawn", "not-registered"):
+        raise ValidationError("status", new_status, "use enrol / administer for other statuses")
+    with ctx.registry.write() as session:
+        subject = get_subject(session, code, lock=True)
+        set_status(session, actor, subject, new_status, at=ctx.now(), reason=reason)

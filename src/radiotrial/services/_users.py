@@ -1,0 +1,87 @@
+"""User accounts: create, authenticate, deactivate."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from radiotrial.errors import ValidationError
+from radiotrial.registry import (
+    Actor,
+    AuthenticationError,
+    User,
+    hash_password,
+    password_needs_rehash,
+    permission_matrix,
+    require_permission,
+    verify_password,
+)
+from radiotrial.registry._audit import audited_create, audited_update
+from radiotrial.services._context import PORTAL, ServiceContext
+
+__all__ = ["authenticate", "create_user", "deactivate_user"]
+
+BOOTSTRAP = Actor("bootstrap", "admin", "first administrator set-up")
+
+
+def create_user(
+    ctx: ServiceContext,
+    actor: Actor | None,
+    *,
+    username: str,
+    full_name: str,
+    role: str,
+    password: str,
+) -> Actor:
+    """Create an account (Argon2id password hash). ``actor=None`` only for the first admin."""
+    if role not in permission_matrix().roles or role == PORTAL:
+        raise ValidationError("role", role, "unknown role (portal is a system role, not a login)")
+    if not username.strip() or len(username) > 64:
+        raise ValidationError("username", username, "must be 1-64 characters")
+    password_hash = hash_password(password)
+    with ctx.registry.write() as session:
+        n_users = session.execute(sa.select(sa.func.count(User.id))).scalar_one()
+        if actor is None:
+            if n_users or role != "admin":
+                raise AuthenticationError(
+                    "only the first account (an admin) may be created without an acting user"
+                )
+            actor = BOOTSTRAP
+        else:
+            require_permission(actor, "user.manage")
+        exists = session.execute(sa.select(User.id).where(User.username == username)).first()
+        if exists:
+            raise ValidationError("username", username, "already taken")
+        user = User(
+            username=username,
+            full_name=full_name,
+            role=role,
+            password_hash=password_hash,
+            active=True,
+        )
+        audited_create(session, actor, user)
+    return Actor(username, role, full_name)
+
+
+def authenticate(ctx: ServiceContext, username: str, password: str) -> Actor:
+    """Check the password; returns the acting identity. The same error for every failure."""
+    with ctx.registry.write() as session:
+        user = session.execute(
+            sa.select(User).where(User.username == username)
+        ).scalar_one_or_none()
+        if user is None or not user.active or not verify_password(user.password_hash, password):
+            raise AuthenticationError("unknown user, inactive account or wrong password")
+        if password_needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        return Actor(user.username, user.role, user.full_name)
+
+
+def deactivate_user(ctx: ServiceContext, actor: Actor, username: str, *, reason: str) -> None:
+    """Deactivate an account (accounts are never deleted: the audit trail names them)."""
+    require_permission(actor, "user.manage")
+    with ctx.registry.write() as session:
+        user = session.execute(
+            sa.select(User).where(User.username == username)
+        ).scalar_one_or_none()
+        if user is None:
+            raise ValidationError("username", username, "no such user")
+        audited_update(session, actor, user, {"active": False}, reason=reason)
