@@ -12,10 +12,14 @@ import sys
 import typer
 
 from radiotrial.cli import _output
+from radiotrial.cli.ctcae import ctcae_app
 from radiotrial.cli.demo import demo
 from radiotrial.cli.design import design_app
+from radiotrial.cli.dose import dose_app
+from radiotrial.cli.eligibility import eligibility_app
 from radiotrial.cli.imaging import imaging_app
 from radiotrial.cli.nuclide import nuclide
+from radiotrial.cli.phantom import phantom_app
 from radiotrial.cli.protocol import protocol_app
 from radiotrial.cli.transport import register as register_transport
 
@@ -41,8 +45,12 @@ def _root(
 app.command(name="nuclide")(nuclide)
 app.command(name="demo")(demo)
 app.add_typer(protocol_app, name="protocol")
+app.add_typer(eligibility_app, name="eligibility")
+app.add_typer(ctcae_app, name="ctcae")
 app.add_typer(imaging_app, name="imaging")
+app.add_typer(phantom_app, name="phantom")
 app.add_typer(design_app, name="design")
+app.add_typer(dose_app, name="dose")
 register_transport(app)
 
 
