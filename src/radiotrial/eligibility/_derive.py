@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from radiotrial.eligibility._constants import lab_constants
 from radiotrial.eligibility._labs import analyte_unit, check_lab_value, uln_multiple
 from radiotrial.eligibility._record import (
     SYSTEMIC_CATEGORIES,
@@ -574,6 +575,8 @@ def _egfr(r: PatientRecord, as_of: date, _: EvaluationOptions) -> DerivedValue:
     scr, ev, when = got
     age = age_in_years(r.demographics.birth_date, as_of)
     sex = r.demographics.sex
+    if age < lab_constants()["ckd_epi_2021"]["min_age_y"]:
+        return _unknown("egfr", f"CKD-EPI 2021 is not validated at age {age} y (adults only)", ev)
     egfr = egfr_ckd_epi_2021(scr, age, sex)
     ev_age = Evidence("demographics.birth_date", "age (y)", age, "y", None, r.demographics.source)
     return DerivedValue(

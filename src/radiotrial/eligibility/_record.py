@@ -11,7 +11,6 @@ makes dependent criteria pending, the second decides them.
 from __future__ import annotations
 
 import json
-import math
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -99,16 +98,12 @@ class PatientRecordError(ValidationError):
 
 
 class _Rec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
 
 
-def _finite(v: float) -> float:
-    if not math.isfinite(v):
-        raise ValueError("must be a finite number")
-    return v
-
-
-Finite = Annotated[float, pydantic.AfterValidator(_finite)]
+Finite = float  # NaN and ±inf are refused by the models' allow_inf_nan=False
 
 
 class Demographics(_Rec):
