@@ -80,18 +80,27 @@ def _build(
             raise ValidationError("skeleton", skeleton, f"needs {n_levels} values, one per level")
     if d == "boin":
         return BoinDesign(
-            target, n_levels, cohort_size=cohort_size, max_cohorts=cohorts, start_level=start_level,
-            extrasafe=extrasafe, n_earlystop=n_earlystop,
-        )  # fmt: skip
+            target,
+            n_levels,
+            cohort_size=cohort_size,
+            max_cohorts=cohorts,
+            start_level=start_level,
+            extrasafe=extrasafe,
+            n_earlystop=n_earlystop,
+        )
     if d == "3+3":
         return ThreePlusThree(n_levels, variant="escalation-only", start_level=start_level)
     if d == "3+3-deesc":
         return ThreePlusThree(n_levels, variant="de-escalation", start_level=start_level)
     if d in ("crm", "crm-logistic"):
         return CrmDesign(
-            skel, target, model="logistic" if d == "crm-logistic" else "empiric", cohort_size=cohort_size,
-            max_cohorts=cohorts, start_level=start_level,
-        )  # fmt: skip
+            skel,
+            target,
+            model="logistic" if d == "crm-logistic" else "empiric",
+            cohort_size=cohort_size,
+            max_cohorts=cohorts,
+            start_level=start_level,
+        )
     if d == "tite-boin":
         return TiteBoinDesign(
             target, n_levels, cohort_size=cohort_size, max_cohorts=cohorts, window=window
@@ -213,9 +222,15 @@ def next_cohort(
         lv = DoseLevels.from_doses_gy(_floats(dose_levels_gy, "dose_levels_gy"))
     state = _read_patients(patients, lv) if patients else parse_outcomes(history, lv)
     d = _build(
-        design, target=target, n_levels=lv.n_levels, cohort_size=cohort_size, cohorts=cohorts, skeleton=skeleton,
-        window=window, dose_levels_gy=dose_levels_gy,
-    )  # fmt: skip
+        design,
+        target=target,
+        n_levels=lv.n_levels,
+        cohort_size=cohort_size,
+        cohorts=cohorts,
+        skeleton=skeleton,
+        window=window,
+        dose_levels_gy=dose_levels_gy,
+    )
     dec = d.decide(state)
     data = dec.to_dict()
     if lv.activity_gbq and dec.next_level:
@@ -368,7 +383,8 @@ def oc(
         return
     for r in dicts:
         t = Table(
-            title=f"{r['design']} ({r['method']}{', ' + str(r.get('n_trials')) + ' trials' if r['method'] == 'simulated' else ''})"
+            title=f"{r['design']} ({r['method']}"
+            + (f", {r.get('n_trials')} trials)" if r["method"] == "simulated" else ")")
         )
         t.add_column("")
         for i in range(p.size):
@@ -494,16 +510,23 @@ def dosimetry_cmd(
         raise ValidationError("organ", organ, f"choose from {', '.join(defaults)}")
     co = defaults[organ]["coefficient_gy_per_gbq"]
     res = compare_activity_and_dosimetry_designs(
-        target=target, activity_levels_gbq=_floats(activity_levels_gbq, "activity_levels_gbq"),
-        dose_levels_gy=_floats(dose_levels_gy, "dose_levels_gy"), coefficient_mean=float(value(co["mean"])),
-        coefficient_sd=float(value(co["sd"])), dose_response=DoseResponse.default(),
-        max_activity_gbq=max_activity_gbq, n_trials=trials, seed=seed,
-    )  # fmt: skip
+        target=target,
+        activity_levels_gbq=_floats(activity_levels_gbq, "activity_levels_gbq"),
+        dose_levels_gy=_floats(dose_levels_gy, "dose_levels_gy"),
+        coefficient_mean=float(value(co["mean"])),
+        coefficient_sd=float(value(co["sd"])),
+        dose_response=DoseResponse.default(),
+        max_activity_gbq=max_activity_gbq,
+        n_trials=trials,
+        seed=seed,
+    )
     if as_json:
         print_json(res)
         return
     for key, r in res.items():
         console.print(
-            f"[bold]{key}[/]: selected % {[round(v, 1) for v in r['selection_pct']]}, mean organ dose "
-            f"{r['mean_organ_dose_gy']:.2f} Gy, patients above the 30%-DLT dose {r['pct_patients_above_d30']:.1f}%"
+            f"[bold]{key}[/]: selected % {[round(v, 1) for v in r['selection_pct']]}, "
+            "mean organ dose "
+            f"{r['mean_organ_dose_gy']:.2f} Gy, patients above the 30%-DLT dose "
+            f"{r['pct_patients_above_d30']:.1f}%"
         )

@@ -499,7 +499,10 @@ class BoinDesign(CohortDesign):
             extra = (
                 f"; levels ≥ {elim + 1} are eliminated (DLT ≥ {el} of {nd})" if elim <= d else ""
             )
-            why = f"{rate} ≥ λd={b.lambda_d:.3f} (de-escalate if DLT ≥ {d_min} of {nd}){extra}: de-escalate"
+            why = (
+                f"{rate} ≥ λd={b.lambda_d:.3f} (de-escalate if DLT ≥ {d_min} of {nd})"
+                f"{extra}: de-escalate"
+            )
         elif yd <= e_max:
             blocked = (
                 "it is the highest level"

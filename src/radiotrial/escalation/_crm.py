@@ -228,7 +228,7 @@ class CrmModel:
         """dfcrm's recommendation (0-based) per row of plug-in curves (S, K)."""
         below = np.all(p_hat <= self.target, axis=1)
         above = np.all(p_hat >= self.target, axis=1)
-        rec = np.argmin(np.abs(p_hat - self.target), axis=1).astype(np.int64)
+        rec: IntArray = np.argmin(np.abs(p_hat - self.target), axis=1).astype(np.int64)
         rec[below] = self.n_levels - 1
         rec[above & ~below] = 0
         return rec
@@ -484,7 +484,8 @@ class CrmDesign(CohortDesign):
             )
         if act == STOP_TOXIC:
             parts.append(
-                f"Pr(p1 > target) = {fit.p_overdose[0]:.3f} > {self.stop_threshold}: stop for toxicity"
+                f"Pr(p1 > target) = {fit.p_overdose[0]:.3f} > {self.stop_threshold}: "
+                "stop for toxicity"
             )
         else:
             parts.append(f"next cohort at level {nxt} (current level {d + 1})")

@@ -138,7 +138,8 @@ class CohortDesign(abc.ABC):
             raise ValidationError(
                 "history",
                 state.outcome_string(),
-                f"{self.name} decides on complete cohorts only; use a time-to-event design for pending patients",
+                f"{self.name} decides on complete cohorts only; "
+                "use a time-to-event design for pending patients",
             )
         n, y = state.counts()
         d = np.array(
@@ -281,7 +282,7 @@ def _merge(
     """Merge identical trial states, summing their probabilities."""
     cols = np.concatenate([d[:, None], elim[:, None], n, y], axis=1)
     first, inv = unique_rows(cols)
-    p = np.bincount(inv, weights=prob)
+    p: FloatArray = np.bincount(inv, weights=prob).astype(np.float64)
     return d[first], elim[first], n[first], y[first], p
 
 

@@ -11,12 +11,12 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from radiotrial.escalation._engine import OperatingCharacteristics  # noqa: E402
-from radiotrial.escalation._pathways import PathwayNode  # noqa: E402
-from radiotrial.escalation._state import TrialState  # noqa: E402
+from radiotrial.escalation._engine import OperatingCharacteristics
+from radiotrial.escalation._pathways import PathwayNode
+from radiotrial.escalation._state import TrialState
 
 __all__ = ["plot_escalation_path", "plot_oc_bars", "plot_pathways"]
 

@@ -239,10 +239,7 @@ def _next_event(arr, tox, tdlt, lev, d, count, tau, w):  # type: ignore[no-untyp
     for i in range(count):
         if lev[i] != d:
             continue
-        if tox[i]:
-            t = arr[i] + tdlt[i]
-        else:
-            t = arr[i] + w
+        t = arr[i] + tdlt[i] if tox[i] else arr[i] + w
         if t > tau and t < best:
             best = t
     return best
@@ -461,10 +458,26 @@ class _TiteBase:
         stop = np.zeros(t_count, np.bool_)
         dur = np.zeros(t_count)
         susp = np.zeros(t_count, np.int64)
-        _simulate_tite(
-            kind, np.ascontiguousarray(u), v, p, k, self.cohort_size, self.max_cohorts, self.start_level,
-            settings.window, settings.interarrival, *extra_args, n, y, lev, dlt, stop, dur, susp,
-        )  # fmt: skip
+        _simulate_tite(  # type: ignore[call-arg]
+            kind,
+            np.ascontiguousarray(u),
+            v,
+            p,
+            k,
+            self.cohort_size,
+            self.max_cohorts,
+            self.start_level,
+            settings.window,
+            settings.interarrival,
+            *extra_args,
+            n,
+            y,
+            lev,
+            dlt,
+            stop,
+            dur,
+            susp,
+        )
         sel = np.full(t_count, -1, np.int64)
         return SimulatedTrials(sel, n, y, lev, dlt), dur, susp, stop
 
@@ -512,9 +525,12 @@ class TiteBoinDesign(_TiteBase):
         from radiotrial.escalation._boin import BoinDesign
 
         self._boin = BoinDesign(
-            self.target, self.n_levels, cohort_size=self.cohort_size, max_cohorts=self.max_cohorts,
+            self.target,
+            self.n_levels,
+            cohort_size=self.cohort_size,
+            max_cohorts=self.max_cohorts,
             cutoff_eli=cutoff_eli,
-        )  # fmt: skip
+        )
         self.bounds = boin_boundaries(self.target, max(self.max_patients, 3), cutoff_eli=cutoff_eli)
 
     def decide(self, state: TrialState) -> Decision:
@@ -530,9 +546,19 @@ class TiteBoinDesign(_TiteBase):
         d = lev[-1]
         em = self.bounds.eliminate_min
         nd, code = _boin_rule(
-            d, lev, obs, comp, fu, cnt, self.n_levels, self.window, self.bounds.lambda_e,
-            self.bounds.lambda_d, em, self.max_pending,
-        )  # fmt: skip
+            d,
+            lev,
+            obs,
+            comp,
+            fu,
+            cnt,
+            self.n_levels,
+            self.window,
+            self.bounds.lambda_e,
+            self.bounds.lambda_d,
+            em,
+            self.max_pending,
+        )
         here = lev == d
         n, y = int(here.sum()), int((obs & here).sum())
         m = int((here & ~comp).sum())
@@ -593,10 +619,23 @@ class TiteBoinDesign(_TiteBase):
         b = self.bounds
         dummy = np.zeros((1, 1))
         args = (
-            b.lambda_e, b.lambda_d, b.eliminate_min, self.max_pending,
-            dummy, dummy, dummy, np.zeros(1), np.zeros(1), np.zeros(1), 0, self.target, False,
-            np.zeros(1), np.zeros(1), 0.0,
-        )  # fmt: skip
+            b.lambda_e,
+            b.lambda_d,
+            b.eliminate_min,
+            self.max_pending,
+            dummy,
+            dummy,
+            dummy,
+            np.zeros(1),
+            np.zeros(1),
+            np.zeros(1),
+            0,
+            self.target,
+            False,
+            np.zeros(1),
+            np.zeros(1),
+            0.0,
+        )
         trials, dur, susp, stop = self._simulate(0, truth, st, n_trials, seed, u, args)
         sel = self._boin.select(trials.n, trials.y, np.full(trials.n.shape[0], self.n_levels))
         sel[stop] = -1
@@ -699,11 +738,23 @@ class TiteCrmDesign(_TiteBase):
         m = self.crm
         lf, l1f = m._log_tables
         args = (
-            0.0, 0.0, np.full(self.max_patients, -1, np.int64), 1.0,
-            lf, l1f, np.exp(lf), -0.5 * (m.grid / m.prior_sd) ** 2, m.grid, m._w,
-            0 if m.model == "empiric" else 1, self.target, self.scheme == "adaptive",
-            m.skeleton, m.dose_scaled, m.intercept,
-        )  # fmt: skip
+            0.0,
+            0.0,
+            np.full(self.max_patients, -1, np.int64),
+            1.0,
+            lf,
+            l1f,
+            np.exp(lf),
+            -0.5 * (m.grid / m.prior_sd) ** 2,
+            m.grid,
+            m._w,
+            0 if m.model == "empiric" else 1,
+            self.target,
+            self.scheme == "adaptive",
+            m.skeleton,
+            m.dose_scaled,
+            m.intercept,
+        )
         trials, dur, _, _ = self._simulate_crm(truth, st, n_trials, seed, u, args)
         return summarise(
             self.name,

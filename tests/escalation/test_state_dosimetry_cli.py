@@ -1,0 +1,218 @@
+"""Outcome strings, dosimetry-guided design, pathways, plots and the CLI JSON contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from radiotrial.cli import app
+from radiotrial.cli._output import run_app
+from radiotrial.errors import ValidationError
+from radiotrial.escalation import BoinDesign, parse_outcomes
+from radiotrial.escalation._dosimetry import (
+    DoseResponse,
+    DosimetryGuidedDesign,
+    activity_for_target_bed_gbq,
+    bed_monoexponential_gy,
+    compare_activity_and_dosimetry_designs,
+)
+from radiotrial.escalation._pathways import dose_transition_pathways
+
+
+def test_parse_outcomes() -> None:
+    s = parse_outcomes("1NNN 2NTT 2P", 3)
+    n, y = s.counts()
+    assert n.tolist() == [3, 3, 0] and y.tolist() == [0, 2, 0]
+    assert s.n_pending == 1 and s.outcome_string() == "1NNN 2NTT 2P"
+    for bad in ("0NNN", "4N", "1NXN", "NNN"):
+        with pytest.raises(ValidationError, match="history"):
+            parse_outcomes(bad, 3)
+
+
+def test_bed_reference_value() -> None:
+    # REFERENCE.md check: D = 10 Gy, α/β 2.6, T_rep 2.8 h, T_eff 50 h → BED 12.040 Gy
+    assert float(
+        bed_monoexponential_gy(10.0, t_eff_h=50, alpha_beta_gy=2.6, t_rep_h=2.8)
+    ) == pytest.approx(12.040, abs=5e-4)
+    a = activity_for_target_bed_gbq(12.0396, [0.1, 0.2], t_eff_h=50, alpha_beta_gy=2.6, t_rep_h=2.8)
+    assert a == pytest.approx([100.0, 50.0], rel=1e-4)
+
+
+def test_dosimetry_design_caps_at_cumulative_limit() -> None:
+    d = DosimetryGuidedDesign(0.3, [2, 4, 6, 8], cumulative_limit_gy=25, n_cycles=4)
+    dec = d.decide(parse_outcomes("1NNN 2NNN", 4))
+    assert dec.next_level == 3 and dec.details["next_dose_gy"] == 6
+    dec = d.decide(parse_outcomes("1NNN 2NNN 3NNN", 4))  # level 4: 32 Gy > 25 Gy
+    assert dec.next_level == 3
+    assert d.patient_activity_gbq(2, 0.1) == pytest.approx(40.0)
+    ev = DosimetryGuidedDesign(0.3, [2, 4, 6], dose_event_gy=5.0)
+    from radiotrial.escalation import Patient, TrialState
+
+    st = TrialState(
+        parse_outcomes("", 3).levels,
+        tuple(Patient(1, False, organ_dose_gy=6.0) for _ in range(3)),
+        ((0, 1, 2),),
+    )
+    assert ev.decide(st).action == "stop"  # 3 dosimetric events at level 1 eliminate it
+
+
+def test_dosimetry_comparison_removes_dose_spread() -> None:
+    res = compare_activity_and_dosimetry_designs(
+        target=0.3,
+        activity_levels_gbq=[6, 9, 12, 15, 18],
+        dose_levels_gy=[0.6, 0.9, 1.2, 1.5, 1.8],
+        coefficient_mean=0.1,
+        coefficient_sd=0.056,
+        dose_response=DoseResponse(1.6, 1.5),
+        n_trials=400,
+        seed=3,
+    )
+    for key in ("activity", "dosimetry"):
+        assert sum(res[key]["selection_pct"]) + res[key]["stop_pct"] == pytest.approx(100)
+    assert res["dosimetry"]["mean_organ_dose_gy"] <= 1.8 + 1e-12
+
+
+def test_pathways_enumerate_all_outcomes() -> None:
+    nodes = dose_transition_pathways(BoinDesign(0.3, 5), parse_outcomes("1NNN", 5), 2)
+    assert len(nodes) == 1 + 4 + 16
+    assert nodes[1].history == "1NNN 2NNN" and nodes[1].next_level == 3
+
+
+def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    rc = run_app(app, args)
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_cli_json_contract(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rc, out, _ = _run(["design", "boundaries", "--target", "0.3", "--json"], capsys)
+    data = json.loads(out)
+    assert rc == 0 and {"lambda_e", "lambda_d", "table"} <= data.keys()
+    rc, out, _ = _run(
+        [
+            "design",
+            "next",
+            "--design",
+            "boin",
+            "--target",
+            "0.3",
+            "--levels",
+            "5",
+            "--history",
+            "1NNN 2NTT",
+            "--json",
+        ],
+        capsys,
+    )
+    data = json.loads(out)
+    assert data["next_level"] == 1 and "reason" in data
+    rc, out, _ = _run(
+        ["design", "next", "--design", "crm", "--levels", "5", "--history", "1NNN", "--json"],
+        capsys,
+    )
+    data = json.loads(out)
+    assert {"a_hat", "p_hat", "next_level"} <= data.keys()
+    rc, out, _ = _run(
+        [
+            "design",
+            "mtd",
+            "--design",
+            "boin",
+            "--target",
+            "0.3",
+            "--n",
+            "3,3,15,9,0",
+            "--y",
+            "0,0,4,4,0",
+            "--json",
+        ],
+        capsys,
+    )
+    assert json.loads(out)["mtd"] == 3
+    png = tmp_path / "oc.png"
+    rc, out, _ = _run(
+        [
+            "design",
+            "oc",
+            "--design",
+            "boin",
+            "--target",
+            "0.3",
+            "--truth",
+            "0.05,0.15,0.30,0.45,0.60",
+            "--trials",
+            "500",
+            "--seed",
+            "1",
+            "--plot",
+            str(png),
+            "--json",
+        ],
+        capsys,
+    )
+    data = json.loads(out)
+    for key in (
+        "selection_pct",
+        "stop_pct",
+        "mean_n",
+        "mean_total_n",
+        "mean_dlt",
+        "selection_pct_se",
+        "mean_n_se",
+    ):
+        assert key in data
+    assert png.stat().st_size > 1000
+    rc, out, _ = _run(
+        [
+            "design",
+            "oc",
+            "--design",
+            "3+3",
+            "--truth",
+            "0.05,0.15,0.30,0.45,0.60",
+            "--exact",
+            "--json",
+        ],
+        capsys,
+    )
+    assert json.loads(out)["method"] == "exact"
+
+
+def test_cli_errors_name_the_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = _run(["design", "boundaries", "--target", "0.7"], capsys)
+    assert rc == 2 and "target" in err
+    rc, _, err = _run(["design", "oc", "--truth", "0.1,1.2"], capsys)
+    assert rc == 2 and "truth" in err
+    rc, _, err = _run(["design", "next", "--levels", "3", "--history", "1NNN 5NNN"], capsys)
+    assert rc == 2 and "history" in err
+    rc, _, err = _run(
+        [
+            "design",
+            "next",
+            "--design",
+            "crm",
+            "--levels",
+            "3",
+            "--history",
+            "1NNN",
+            "--skeleton",
+            "0.3,0.2,0.4",
+        ],
+        capsys,
+    )
+    assert rc == 2 and "skeleton" in err
+
+
+def test_plots_written(tmp_path: Path) -> None:
+    from radiotrial.escalation._plots import plot_escalation_path, plot_pathways
+
+    s = parse_outcomes("1NNN 2NTN 2NNN 3TTN", 5)
+    p1 = plot_escalation_path(s, tmp_path / "path.png")
+    nodes = dose_transition_pathways(BoinDesign(0.3, 5), s, 1)
+    p2 = plot_pathways(nodes, tmp_path / "pw.png", n_levels=5)
+    assert p1.stat().st_size > 1000 and p2.stat().st_size > 1000
+    assert not list(tmp_path.glob("tmp*"))
+    assert np.isfinite(0.0)
