@@ -152,7 +152,10 @@ def test_nothing_partial_on_failure(tmp_path: Path, study: DicomStudy) -> None:
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40,
+    deadline=None,
+    derandomize=True,  # reproducible CI; widen max_examples locally to hunt further
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.data())
 def test_fuzz_corrupted_files(

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.errors import InvalidDicomError
+from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian, generate_uid
 
 from radiotrial.errors import InputFileError, RadiotrialError, ValidationError
@@ -246,7 +246,15 @@ def read_dataset(path: Path, *, stop_before_pixels: bool = False) -> Dataset:
         return pydicom.dcmread(path, stop_before_pixels=stop_before_pixels)
     except InvalidDicomError as exc:
         raise InputFileError(str(path), f"not a DICOM file: {exc}") from None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError) as exc:
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        EOFError,
+        BytesLengthException,
+    ) as exc:
         raise InputFileError(str(path), f"unreadable DICOM: {type(exc).__name__}: {exc}") from None
 
 
@@ -459,6 +467,7 @@ def reading(path: Path | str) -> Iterator[None]:
             OSError,
             NotImplementedError,
             RuntimeError,
+            BytesLengthException,
         ) as exc:
             raise InputFileError(
                 str(path), f"malformed file: {type(exc).__name__}: {exc}"
