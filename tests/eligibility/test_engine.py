@@ -277,3 +277,23 @@ def test_documented_schema_and_examples_are_current() -> None:
 def test_catalogue_variables_all_derivable_and_analytes_in_data() -> None:
     assert set(variable_catalogue()) <= set(DERIVATIONS)
     assert set(ANALYTES) == set(lab_constants()["analytes"])
+
+
+def test_crcl_and_endocrine_lines_derivations() -> None:
+    from radiotrial.eligibility import EvaluationOptions, derive
+
+    rec = example_record("eligible")  # 53 y woman, 58 kg, 160 cm, creatinine 0.78 mg/dL
+    crcl = derive("crcl", rec, AS_OF)
+    # Cockcroft-Gault: (140 - 53) * 58 / (72 * 0.78) * 0.85
+    assert crcl.value == pytest.approx((140 - 53) * 58 / (72 * 0.78) * 0.85, rel=1e-12)
+    assert crcl.unit == "mL/min" and crcl.date == date(2025, 6, 3)
+    ideal = derive("crcl", rec, AS_OF, EvaluationOptions(cg_weight="ideal"))
+    ibw = 45.5 + 2.3 * (160 - 152.4) / 2.54  # Devine, 58 kg actual > IBW
+    assert ideal.value == pytest.approx((140 - 53) * ibw / (72 * 0.78) * 0.85, rel=1e-12)
+    # letrozole (line 1) and fulvestrant (line 2): two endocrine lines
+    assert derive("prior_endocrine_lines", rec, AS_OF).value == 2
+    data = raw("eligible")
+    del data["weight"]
+    assert not derive("crcl", parse_patient_record(data), AS_OF).known
+    with pytest.raises(ValidationError, match="cannot derive"):
+        derive("shoe_size", rec, AS_OF)
