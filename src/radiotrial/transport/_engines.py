@@ -9,10 +9,12 @@ Notes
 photons are ignored, D = Ã E_e / m_voxel (m from CT density).
 
 ``"kernel"`` — FFT convolution of the TIA with voxel S-value kernels computed for the reference
-medium (soft tissue), electrons and photons separately, followed by the density correction
-D_v = D_ref,v · ρ_ref/ρ_v (the energy deposited is kept, the mass is the voxel's own). The
-kernel assumes an infinite homogeneous medium: it misses range changes in lung and bone and
-overestimates photon dose near the body surface (no missing backscatter).
+medium (soft tissue), electrons and photons separately. Electrons get the density correction
+D_v = D_ref,v · ρ_ref/ρ_v (the energy deposited is kept, the mass is the voxel's own); photons
+are not density-scaled, because their dose per unit mass follows μ_en/ρ, which is nearly the same
+in lung, soft tissue and water. The kernel assumes an infinite homogeneous medium: it misses
+electron range changes across lung and bone and overestimates photon dose near the body surface
+(missing backscatter). Electron dose is not reported in air voxels (HU < −950).
 
 ``"mc"`` — photon Monte Carlo in the CT geometry (Woodcock tracking, materials and densities
 from the HU calibration; vacuum outside the grid) plus the electron part by density-corrected
@@ -329,7 +331,9 @@ def compute_dose(
         _, d_p_ref, info = _kernel_dose_mgy_ref(
             tia_mbq_s, nuc.name, ref, spacing, photons=True, photon_reach_mm=photon_reach_mm
         )
-        d_p = d_p_ref * 1e-3 * ref.density_g_cm3 / np.maximum(dens, 1e-6)
+        # photons: dose per mass ∝ μ_en/ρ, nearly the same in all soft media, so no density
+        # scaling (scaling by ρ_ref/ρ would overstate photon dose in lung ~3-fold)
+        d_p = d_p_ref * 1e-3
         details.update(info)
     if method == "mc" and photons:
         d_p, unc, _, region_unc, mc_info = _mc_photons(
@@ -346,6 +350,9 @@ def compute_dose(
             seed,
         )
         details.update(mc_info)
+    # electron energy that the kernel places in air voxels has no meaningful mass there
+    air = np.array([m.name == "air" for m in materials])[mat_idx]
+    d_e = np.where(air, 0.0, d_e)
     dose = d_e + d_p
     region_mean = _region_means(dose, mass_kg, lab) if lab is not None else {}
     if lab is not None and method != "mc":

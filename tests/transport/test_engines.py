@@ -1,0 +1,156 @@
+"""Dose engines: conservation, MC vs kernel agreement, reproducibility, CT calibration, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from radiotrial.errors import ValidationError
+from radiotrial.imaging import Volume
+from radiotrial.nuclides import get_nuclide
+from radiotrial.transport import compute_dose, ct_to_materials
+
+MEV_J = 1.602176634e-13
+
+
+def _cube(n: int = 24, src: int = 6) -> np.ndarray:
+    tia = np.zeros((n, n, n))
+    a = (n - src) // 2
+    tia[a : a + src, a : a + src, a : a + src] = 1.0  # MBq h per voxel
+    return tia
+
+
+def test_led_deposits_exactly_the_electron_energy() -> None:
+    tia = _cube(10, 4)
+    r = compute_dose(tia, nuclide="Lu-177", spacing_mm=(4.0, 4.0, 4.0), method="led")
+    mass_kg = float(np.float32(1.03)) * 0.064 * 1e-3  # densities are stored as float32
+    energy_j = float((r.dose_gy * mass_kg).sum())
+    expected = tia.sum() * 3.6e9 * get_nuclide("Lu-177").energy_per_decay_mev("electrons") * MEV_J
+    assert energy_j == pytest.approx(expected, rel=1e-9)
+    assert np.all(r.uncertainty_gy == 0)
+
+
+def test_kernel_engine_conserves_electron_energy_inside_the_volume() -> None:
+    tia = _cube(16, 4)
+    r = compute_dose(
+        tia, nuclide="Lu-177", spacing_mm=(3.0, 3.0, 3.0), method="kernel", photons=False
+    )
+    mass_kg = float(np.float32(1.03)) * 0.027 * 1e-3
+    energy_j = float((r.electron_dose_gy * mass_kg).sum())
+    emitted = tia.sum() * 3.6e9 * get_nuclide("Lu-177").energy_per_decay_mev("electrons") * MEV_J
+    # all but the bremsstrahlung yield (0.08 %) stays within 2 mm of the source block
+    assert energy_j == pytest.approx(emitted, rel=2e-3)
+
+
+def test_mc_agrees_with_kernel_convolution_in_homogeneous_water() -> None:
+    # 24 × 8 mm ≈ 19 cm water cube, 4³ voxel source: the source region is 8 cm from the
+    # surface, so the infinite-medium kernel and the finite-phantom MC should agree.
+    tia = _cube(24, 4)
+    labels = (tia > 0).astype(int)
+    common = {
+        "nuclide": "Lu-177",
+        "spacing_mm": (8.0, 8.0, 8.0),
+        "labels": labels,
+        "reference_material": "water",
+    }
+    k = compute_dose(tia, method="kernel", **common)
+    m = compute_dose(tia, method="mc", n_histories=100_000, n_batches=8, seed=5, **common)
+    # issue requirement: within 2 % (the MC standard error here is ~0.1 %)
+    assert m.region_mean_gy[1] == pytest.approx(k.region_mean_gy[1], rel=0.02)
+    # the photon parts alone, kernel vs MC, agree to the finite-phantom backscatter loss (< 10 %)
+    sel = labels == 1
+    kp = float(k.photon_dose_gy[sel].mean())
+    mp = float(m.photon_dose_gy[sel].mean())
+    assert mp == pytest.approx(kp, rel=0.10)
+    assert m.region_uncertainty_gy[1] > 0
+
+
+def test_mc_is_reproducible_and_uncertainty_is_consistent() -> None:
+    tia = _cube(12, 4)
+    labels = (tia > 0).astype(int)
+    kw = {
+        "nuclide": "Lu-177",
+        "spacing_mm": (6.0, 6.0, 6.0),
+        "method": "mc",
+        "labels": labels,
+        "n_histories": 40_000,
+        "n_batches": 8,
+    }
+    a = compute_dose(tia, seed=11, **kw)
+    b = compute_dose(tia, seed=11, **kw)
+    c = compute_dose(tia, seed=12, **kw)
+    np.testing.assert_array_equal(a.photon_dose_gy, b.photon_dose_gy)
+    assert not np.array_equal(a.photon_dose_gy, c.photon_dose_gy)
+    pa = a.photon_dose_gy[labels == 1].sum()
+    pc = c.photon_dose_gy[labels == 1].sum()
+    # two independent estimates differ by < 5 combined standard errors
+    ua = a.region_uncertainty_gy[1]
+    uc = c.region_uncertainty_gy[1]
+    n = (labels == 1).sum()
+    assert abs(pa - pc) / n < 5 * np.hypot(ua, uc)
+
+
+def test_ct_calibration_classes_and_densities() -> None:
+    ct = np.array([-1000.0, -700.0, -100.0, 0.0, 50.0, 1600.0]).reshape(1, 2, 3)
+    idx, dens, mats = ct_to_materials(ct)
+    names = [mats[i].name for i in idx.ravel()]
+    assert names == ["air", "lung", "adipose", "soft-tissue", "soft-tissue", "bone"]
+    np.testing.assert_allclose(dens.ravel()[[0, 3, 5]], [0.00121, 1.0, 1.92], rtol=1e-5)
+
+
+def test_lung_interface_kernel_vs_mc() -> None:
+    # source block in soft tissue next to a lung slab (HU -700, ρ 0.30)
+    n = 16
+    tia = np.zeros((n, n, n))
+    tia[6:10, 6:10, 4:8] = 1.0
+    ct = np.zeros((n, n, n))
+    ct[:, :, 8:] = -700.0
+    lab = np.zeros((n, n, n), dtype=int)
+    lab[4:12, 4:12, 8:11] = 1  # lung next to the source
+    kw = {"nuclide": "Lu-177", "spacing_mm": (5.0, 5.0, 5.0), "ct_hu": ct, "labels": lab}
+    k = compute_dose(tia, method="kernel", **kw)
+    m = compute_dose(tia, method="mc", n_histories=100_000, n_batches=8, **kw)
+    kp = float(k.photon_dose_gy[lab == 1].mean())
+    mp = float(m.photon_dose_gy[lab == 1].mean())
+    # photon dose per mass in lung: the kernel (no density scaling) and MC agree to ~20 % (the
+    # MC sees less scatter from the low-density lung); ρ-scaling would be 3.4× off
+    assert mp == pytest.approx(kp, rel=0.2)
+    # electrons from the block stop in the first lung voxel (range 1.8 mm / 0.3 = 6 mm)
+    assert k.electron_dose_gy[8, 8, 10] < 1e-3 * k.electron_dose_gy[8, 8, 6]
+
+
+def test_volume_inputs_and_geometry_checks() -> None:
+    tia = _cube(8, 2)
+    vol = Volume(tia * 3.6e9, spacing_mm=(4.0, 4.0, 4.0), units="Bq*s")
+    ct = Volume(np.zeros(tia.shape), spacing_mm=(4.0, 4.0, 4.0), units="HU")
+    r = compute_dose(vol, nuclide="Lu-177", ct_hu=ct, method="led")
+    r2 = compute_dose(
+        tia, nuclide="Lu-177", spacing_mm=(4.0, 4.0, 4.0), method="led", ct_hu=np.zeros(tia.shape)
+    )
+    np.testing.assert_allclose(r.dose_gy, r2.dose_gy, rtol=1e-12)
+    moved = Volume(
+        np.zeros(tia.shape), spacing_mm=(4.0, 4.0, 4.0), origin_mm=(10.0, 0.0, 0.0), units="HU"
+    )
+    with pytest.raises(ValidationError, match="ct_hu"):
+        compute_dose(vol, nuclide="Lu-177", ct_hu=moved, method="led")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"tia": np.zeros((4, 4, 4))}, "tia"),
+        ({"tia": np.ones((4, 4))}, "tia"),
+        ({"tia": -np.ones((4, 4, 4))}, "tia"),
+        ({"tia": np.ones((4, 4, 4)), "ct_hu": np.zeros((4, 4, 5))}, "ct_hu"),
+        ({"tia": np.ones((4, 4, 4)), "labels": np.zeros((3, 4, 4))}, "labels"),
+        ({"tia": np.ones((4, 4, 4)), "method": "magic"}, "method"),
+        ({"tia": np.ones((4, 4, 4)), "spacing_mm": None}, "spacing_mm"),
+    ],
+)
+def test_bad_inputs_name_the_argument(kwargs: dict[str, object], field: str) -> None:
+    args: dict[str, object] = {"nuclide": "Lu-177", "spacing_mm": (4.0, 4.0, 4.0), "method": "led"}
+    args.update(kwargs)
+    tia = args.pop("tia")
+    with pytest.raises(ValidationError) as info:
+        compute_dose(tia, **args)  # type: ignore[arg-type]
+    assert info.value.field == field
