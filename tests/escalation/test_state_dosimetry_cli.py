@@ -216,3 +216,14 @@ def test_plots_written(tmp_path: Path) -> None:
     assert p1.stat().st_size > 1000 and p2.stat().st_size > 1000
     assert not list(tmp_path.glob("tmp*"))
     assert np.isfinite(0.0)
+
+
+def test_cli_protocol_option(capsys: pytest.CaptureFixture[str]) -> None:
+    proto = Path(__file__).parents[2] / "protocols" / "lu177-neob-er-her2-mbc-phase1.yaml"
+    if not proto.exists():
+        pytest.skip("bundled protocol not present")
+    rc, out, _ = _run(
+        ["design", "next", "--protocol", str(proto), "--history", "1NNN", "--json"], capsys
+    )
+    data = json.loads(out)
+    assert rc == 0 and data["next_level"] == 2 and "next_activity_gbq" in data

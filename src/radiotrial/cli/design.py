@@ -24,6 +24,26 @@ design_app = typer.Typer(
 DESIGNS = ("boin", "3+3", "3+3-deesc", "crm", "crm-logistic", "tite-boin", "tite-crm", "dosimetry")
 
 
+_PROTOCOL_DESIGNS = {"3+3-deescalation": "3+3-deesc", "dosimetry-guided": "dosimetry"}
+
+
+def _protocol_settings(path: Path) -> dict[str, Any]:
+    """Design settings from a protocol file: levels (GBq), target, cohort size, cohorts, start."""
+    from radiotrial.protocol import load_protocol
+
+    proto = load_protocol(path)
+    esc = proto.escalation
+    rate = esc.target_dlt_rate
+    return {
+        "design": _PROTOCOL_DESIGNS.get(esc.design, esc.design),
+        "doses_gbq": ",".join(f"{a:g}" for a in proto.dose_levels.activity_gbq),
+        "target": float(rate.to("1") if rate.unit else rate.value),
+        "cohort_size": esc.cohort_size,
+        "cohorts": esc.max_sample_size // esc.cohort_size,
+        "start_level": proto.dose_levels.starting_level,
+    }
+
+
 def _floats(text: str, name: str) -> list[float]:
     try:
         return [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
@@ -112,7 +132,9 @@ def _build(
     if not dose_levels_gy:
         raise ValidationError("dose_levels_gy", None, "the dosimetry design needs --dose-levels-gy")
     gy = _floats(dose_levels_gy, "dose_levels_gy")
-    return DosimetryGuidedDesign(target, gy, cohort_size=cohort_size, max_cohorts=cohorts)
+    return DosimetryGuidedDesign(
+        target, gy, cohort_size=cohort_size, max_cohorts=cohorts, start_level=start_level
+    )
 
 
 def _read_patients(path: Path, levels: Any) -> Any:
@@ -190,7 +212,7 @@ def boundaries(
 
 @design_app.command("next")
 def next_cohort(
-    design: str = typer.Option("boin", help=f"One of {', '.join(DESIGNS)}."),
+    design: str | None = typer.Option(None, help=f"One of {', '.join(DESIGNS)} (default boin)."),
     target: float = typer.Option(0.3, help="Target DLT rate."),
     levels: int | None = typer.Option(None, help="Number of dose levels."),
     doses_gbq: str | None = typer.Option(
@@ -210,10 +232,21 @@ def next_cohort(
         None, help="Target organ doses per level, Gy (dosimetry)."
     ),
     plot: Path | None = typer.Option(None, help="Write the escalation path as PNG."),
+    protocol: Path | None = typer.Option(
+        None, help="Protocol YAML: dose levels (GBq), design, target, cohort size, sample size."
+    ),
     as_json: bool = json_option,
 ) -> None:
     """The design's decision for the next cohort, and why."""
     from radiotrial.escalation import DoseLevels, parse_outcomes
+
+    start_level = 1
+    if protocol is not None:
+        ps = _protocol_settings(protocol)
+        design = design or ps["design"]
+        doses_gbq, target, cohort_size = ps["doses_gbq"], ps["target"], ps["cohort_size"]
+        cohorts, start_level = ps["cohorts"], ps["start_level"]
+    design = design or "boin"
 
     lv = _levels(
         levels, doses_gbq, _floats(dose_levels_gy, "dose_levels_gy") if dose_levels_gy else None
@@ -230,6 +263,7 @@ def next_cohort(
         skeleton=skeleton,
         window=window,
         dose_levels_gy=dose_levels_gy,
+        start_level=start_level,
     )
     dec = d.decide(state)
     data = dec.to_dict()
@@ -323,9 +357,17 @@ def oc(
     window: float = typer.Option(42.0, help="DLT window, days (TITE designs)."),
     accrual: float = typer.Option(3.0, help="Patients per DLT window (TITE designs)."),
     plot: Path | None = typer.Option(None, help="Write OC bars as PNG."),
+    protocol: Path | None = typer.Option(
+        None, help="Protocol YAML: take target, cohort size and sample size from it."
+    ),
     as_json: bool = json_option,
 ) -> None:
     """Operating characteristics: selection %, stopping %, patients and DLTs per level."""
+    start_level = 1
+    if protocol is not None:
+        ps = _protocol_settings(protocol)
+        target, cohort_size, cohorts = ps["target"], ps["cohort_size"], ps["cohorts"]
+        start_level = ps["start_level"]
     from radiotrial.escalation import exact_oc, simulate_oc
     from radiotrial.escalation._data import get_scenario
     from radiotrial.escalation._engine import CohortDesign, tolerances
@@ -350,6 +392,7 @@ def oc(
             cohorts=cohorts,
             skeleton=skeleton,
             window=window,
+            start_level=start_level,
         )
         for nm in names
     ]
