@@ -21,6 +21,7 @@ from radiotrial.cli.imaging import imaging_app
 from radiotrial.cli.nuclide import nuclide
 from radiotrial.cli.phantom import phantom_app
 from radiotrial.cli.protocol import protocol_app
+from radiotrial.cli.registry import register_registry_commands
 from radiotrial.cli.transport import register as register_transport
 
 __all__ = ["app", "main"]
@@ -52,6 +53,7 @@ app.add_typer(phantom_app, name="phantom")
 app.add_typer(design_app, name="design")
 app.add_typer(dose_app, name="dose")
 register_transport(app)
+register_registry_commands(app)
 
 
 def main(argv: list[str] | None = None) -> None:

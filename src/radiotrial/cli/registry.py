@@ -1,0 +1,492 @@
+"""Registry commands: ``db``, ``user``, ``subject``, ``trial``, ``audit``, ``registry``, ``export``.
+
+The acting user is ``--user`` (or ``$RADIOTRIAL_USER``); the password comes from
+``$RADIOTRIAL_PASSWORD`` or a hidden prompt. The database is ``--url`` (or
+``$RADIOTRIAL_DB_URL``, default SQLite ``var/radiotrial.db``); the vault key comes from
+``$RADIOTRIAL_VAULT_KEY`` or ``$RADIOTRIAL_VAULT_KEY_FILE``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from radiotrial.cli._output import console, json_option, print_json
+from radiotrial.errors import InputFileError, ValidationError
+from radiotrial.protocol import bundled_protocol, load_protocol
+from radiotrial.registry import (
+    Actor,
+    AuthenticationError,
+    Registry,
+    current_revision,
+    head_revision,
+    upgrade,
+)
+from radiotrial.services import (
+    EvidenceItem,
+    ServiceContext,
+    adjudicate_dlt,
+    authenticate,
+    change_status,
+    create_user,
+    decide_eligibility,
+    enrol,
+    export_data,
+    open_screening,
+    purge_prescreen,
+    record_administration,
+    record_evidence,
+    register_prescreen,
+    report_adverse_event,
+    subject_status,
+    trial_status,
+    verify_audit,
+)
+
+__all__ = ["register_registry_commands"]
+
+db_app = typer.Typer(help="Create or migrate the registry database.", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts (admin).", no_args_is_help=True)
+subject_app = typer.Typer(
+    help="A subject's path: pre-screen, screening, eligibility, enrolment, cycles, AEs, DLTs.",
+    no_args_is_help=True,
+)
+trial_app = typer.Typer(help="The trial as a whole.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+registry_app = typer.Typer(help="Registry maintenance (retention).", no_args_is_help=True)
+export_app = typer.Typer(help="Pseudonymous exports (CSV, CDISC ODM 1.3.2).", no_args_is_help=True)
+
+UrlOpt = typer.Option(None, "--url", help="Database URL (default $RADIOTRIAL_DB_URL or SQLite).")
+UserOpt = typer.Option(
+    None, "--user", envvar="RADIOTRIAL_USER", help="Acting user name ($RADIOTRIAL_USER)."
+)
+ProtocolOpt = typer.Option(None, "--protocol", help="Protocol YAML (default: bundled protocol).")
+
+
+def _password(prompt: str = "Password") -> str:
+    env = os.environ.get("RADIOTRIAL_PASSWORD")
+    if env:
+        return env
+    return str(typer.prompt(prompt, hide_input=True))
+
+
+def _context(url: str | None, protocol: Path | None) -> ServiceContext:
+    proto = bundled_protocol() if protocol is None else load_protocol(protocol)
+    return ServiceContext(Registry(url), protocol=proto)
+
+
+def _login(ctx: ServiceContext, user: str | None) -> Actor:
+    if not user:
+        raise AuthenticationError("give --user (or set RADIOTRIAL_USER)")
+    return authenticate(ctx, user, _password())
+
+
+def _when(value: str, name: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(
+            name, value, "ISO 8601 date-time, e.g. 2025-05-06T09:30+08:00"
+        ) from None
+    if when.tzinfo is None:
+        raise ValidationError(name, value, "give the UTC offset, e.g. +08:00")
+    return when
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise InputFileError(str(path), "file not found") from None
+    except json.JSONDecodeError as exc:
+        raise InputFileError(str(path), f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+
+
+def _emit(data: dict[str, Any], as_json: bool, title: str) -> None:
+    if as_json:
+        print_json(data)
+        return
+    table = Table(title=title, show_header=False)
+    for k, v in data.items():
+        table.add_row(
+            k, v if isinstance(v, str) else json.dumps(v, default=str, ensure_ascii=False)
+        )
+    console.print(table)
+
+
+# ----------------------------------------------------------------------------------------- db
+@db_app.command("init")
+def db_init(
+    url: str | None = UrlOpt,
+    admin: str | None = typer.Option(None, "--admin", help="Create the first admin account."),
+    admin_name: str = typer.Option("Administrator", "--admin-name", help="Its full name."),
+    as_json: bool = json_option,
+) -> None:
+    """Create the schema (all migrations) and optionally the first admin account."""
+    revision = upgrade(url)
+    out: dict[str, Any] = {"revision": revision, "head": head_revision()}
+    if admin:
+        ctx = _context(url, None)
+        create_user(ctx, None, username=admin, full_name=admin_name, role="admin",
+                    password=_password("New admin password"))  # fmt: skip
+        ctx.registry.dispose()
+        out["admin"] = admin
+    _emit(out, as_json, "Database initialised")
+
+
+@db_app.command("upgrade")
+def db_upgrade(url: str | None = UrlOpt, as_json: bool = json_option) -> None:
+    """Apply the migrations this version of radiotrial ships (to the newest revision)."""
+    before = current_revision(url)
+    after = upgrade(url)
+    _emit({"from": before, "to": after}, as_json, "Database upgraded")
+
+
+@db_app.command("status")
+def db_status(url: str | None = UrlOpt, as_json: bool = json_option) -> None:
+    """Show the schema revision in the database and the newest one shipped."""
+    rev = current_revision(url)
+    head = head_revision()
+    _emit({"revision": rev, "head": head, "up_to_date": rev == head}, as_json, "Database")
+
+
+# --------------------------------------------------------------------------------------- user
+@user_app.command("add")
+def user_add(
+    username: str = typer.Argument(..., help="New account name."),
+    role: str = typer.Option(..., "--role", help="coordinator, investigator, physicist, …"),
+    full_name: str = typer.Option(..., "--name", help="Full name (printed on e-signatures)."),
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    as_json: bool = json_option,
+) -> None:
+    """Create an account (the acting user must be an admin). Asks for the new password."""
+    ctx = _context(url, None)
+    actor = _login(ctx, user)
+    new_pw = os.environ.get("RADIOTRIAL_NEW_PASSWORD") or str(
+        typer.prompt("New user's password", hide_input=True, confirmation_prompt=True)
+    )
+    made = create_user(ctx, actor, username=username, full_name=full_name, role=role,
+                       password=new_pw)  # fmt: skip
+    _emit({"username": made.username, "role": made.role}, as_json, "User created")
+
+
+# ------------------------------------------------------------------------------------ subject
+@subject_app.command("prescreen")
+def subject_prescreen(
+    identity: Path = typer.Argument(..., help="JSON: identity fields and 'consents'."),
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    as_json: bool = json_option,
+) -> None:
+    """Register a pre-screening request received outside the portal (referral, clinic)."""
+    ctx = _context(url, None)
+    actor = _login(ctx, user)
+    data = _read_json(identity)
+    if not isinstance(data, dict):
+        raise InputFileError(str(identity), "must hold a JSON object")
+    consents = data.pop("consents", {})
+    receipt = register_prescreen(ctx, data, consents=consents, actor=actor, source="referral")
+    _emit(receipt.to_dict(), as_json, "Pre-screening request registered")
+
+
+@subject_app.command("screen")
+def subject_screen(
+    code: str = typer.Argument(..., help="Subject code (RT-…)."),
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    as_json: bool = json_option,
+) -> None:
+    """Take a candidate forward and open screening."""
+    ctx = _context(url, None)
+    actor = _login(ctx, user)
+    open_screening(ctx, actor, code)
+    _emit(subject_status(ctx, actor, code), as_json, f"Subject {code}")
+
+
+@subject_app.command("evidence")
+def subject_evidence(
+    code: str = typer.Argument(..., help="Subject code."),
+    items: Path = typer.Argument(
+        ..., help="JSON list: variable, value, unit, observed_at, source_document, test_id."
+    ),
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    protocol: Path | None = ProtocolOpt,
+    as_json: bool = json_option,
+) -> None:
+    """Record screening evidence (all items or none)."""
+    ctx = _context(url, protocol)
+    actor = _login(ctx, user)
+    raw = _read_json(items)
+    if not isinstance(raw, list):
+        raise InputFileError(str(items), "must hold a JSON list of observations")
+    parsed = []
+    for i, it in enumerate(raw):
+        try:
+            parsed.append(EvidenceItem(
+                variable=it["variable"], value=it["value"], unit=it.get("unit"),
+                observed_at=_when(it["observed_at"], f"[{i}].observed_at"),
+                source_document=it["source_document"], test_id=it.get("test_id"),
+            ))  # fmt: skip
+        except KeyError as exc:
+            raise InputFileError(str(items), f"item {i} lacks {exc.args[0]!r}") from None
+    ids = record_evidence(ctx, actor, code, parsed)
+    _emit({"subject": code, "recorded": len(ids)}, as_json, "Evidence recorded")
+
+
+@subject_app.command("decide")
+def subject_decide(
+    code: str = typer.Argument(..., help="Subject code."),
+    overall: str = typer.Option(..., "--overall", help="eligible or ineligible."),
+    criteria: Path = typer.Option(..., "--criteria", help="JSON per-criterion results."),
+    reason: str = typer.Option(..., "--reason", help="Reason for the decision."),
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    protocol: Path | None = ProtocolOpt,
+    as_json: bool = json_option,
+) -> None:
+    """Record and e-sign the eligibility decision (investigator; password asked again)."""
+    ctx = _context(url, protocol)
+    actor = _login(ctx, user)
+    data = _read_json(criteria)
+    results = data.get("criteria", data) if isinstance(data, dict) else data
+    decide_eligibility(ctx, actor, code, overall=overall, criteria=results,  # type: ignore[arg-type]
+                       reason=reason, password=_password("Signature password"))  # fmt: skip
+    _emit(subject_status(ctx, actor, code), as_json, f"Subject {code}")
+
+
+@subject_app.command("enrol")
+def subject_enrol(
+    code: str = typer.Argument(..., help="Subject code."),
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    protocol: Path | None = ProtocolOpt,
+    as_json: bool = json_option,
+) -> None:
+    """Enrol an eligible subject in the open cohort at the design's recommended level."""
+    ctx = _context(url, protocol)
+    actor = _login(ctx, user)
+    _emit(enrol(ctx, actor, code).to_dict(), as_json, "Enrolled")
+
+
+@subject_app.command("administer")
+def subject_administer(
+    code: str = typer.Argument(..., help="Subject code."),
+    pre_mbq: float = typer.Option(
+        ..., "--pre-mbq", help="Syringe activity before injection (MBq)."
+    ),
+    pre_at: str = typer.Option(
+        ..., "--pre-at", help="Time of that reading (ISO 8601 with offset)."
+    ),
+    residual_mbq: float = typer.Option(
+        ..., "--residual-mbq", help="Residual activity after (MBq)."
+    ),
+    residual_at: str = typer.Option(..., "--residual-at", help="Time of the residual reading."),
+    at: str = typer.Option(..., "--at", help="Injection time."),
+    calibrator: str | None = typer.Option(None, "--calibrator", help="Dose calibrator id."),
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    protocol: Path | None = ProtocolOpt,
+    as_json: bool = json_option,
+) -> None:
+    """Record the next cycle's administration; net activity is decay-corrected to --at."""
+    ctx = _context(url, protocol)
+    actor = _login(ctx, user)
+    res = record_administration(
+        ctx, actor, code, pre_activity_mbq=pre_mbq, pre_measured_at=_when(pre_at, "--pre-at"),
+        residual_activity_mbq=residual_mbq,
+        residual_measured_at=_when(residual_at, "--residual-at"),
+        administered_at=_when(at, "--at"), calibrator=calibrator,
+    )  # fmt: skip
+    _emit(res.to_dict(), as_json, "Administration recorded")
+
+
+@subject_app.command("ae")
+def subject_ae(
+    code: str = typer.Argument(..., help="Subject code."),
+    term: str = typer.Option(..., "--term", help="AETERM (CTCAE v5.0 term)."),
+    grade: int = typer.Option(..., "--grade", help="AETOXGR, CTCAE grade 1-5."),
+    start: str = typer.Option(..., "--start", help="AESTDTC (ISO 8601 with offset)."),
+    attribution: str = typer.Option(..., "--attribution", help="AEREL: unrelated … definite."),
+    haematologic: bool = typer.Option(..., "--haematologic/--non-haematologic", help="Category."),
+    serious: bool = typer.Option(False, "--serious", help="AESER = Y."),
+    end: str | None = typer.Option(None, "--end", help="AEENDTC."),
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    protocol: Path | None = ProtocolOpt,
+    as_json: bool = json_option,
+) -> None:
+    """Report an adverse event (CDISC SDTM AE fields)."""
+    ctx = _context(url, protocol)
+    actor = _login(ctx, user)
+    aespid = report_adverse_event(
+        ctx, actor, code, aeterm=term, aetoxgr=grade, aestdtc=_when(start, "--start"),
+        aerel=attribution, haematologic=haematologic,  # type: ignore[arg-type]
+        aeser="Y" if serious else "N", aeendtc=None if end is None else _when(end, "--end"),
+    )  # fmt: skip
+    _emit({"subject": code, "AESPID": aespid}, as_json, "Adverse event reported")
+
+
+@subject_app.command("dlt")
+def subject_dlt(
+    code: str = typer.Argument(..., help="Subject code."),
+    aespid: int = typer.Argument(..., help="AESPID of the adverse event."),
+    is_dlt: bool = typer.Option(..., "--dlt/--no-dlt", help="The adjudication."),
+    rule: str | None = typer.Option(None, "--rule", help="Protocol DLT rule id (for a DLT)."),
+    rationale: str = typer.Option(..., "--rationale", help="Why."),
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    protocol: Path | None = ProtocolOpt,
+    as_json: bool = json_option,
+) -> None:
+    """Adjudicate whether an adverse event is a DLT (investigator; e-signed)."""
+    ctx = _context(url, protocol)
+    actor = _login(ctx, user)
+    out = adjudicate_dlt(ctx, actor, code, aespid, is_dlt=is_dlt, rationale=rationale,
+                         rule_id=rule, password=_password("Signature password"))  # fmt: skip
+    _emit(out, as_json, "DLT adjudication")
+
+
+@subject_app.command("withdraw")
+def subject_withdraw(
+    code: str = typer.Argument(..., help="Subject code."),
+    reason: str = typer.Option(..., "--reason", help="Reason (audited)."),
+    to: str = typer.Option(
+        "withdrawn", "--to", help="withdrawn, off-study, follow-up or not-registered."
+    ),
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    as_json: bool = json_option,
+) -> None:
+    """Move a subject to follow-up, off-study, withdrawn or not-registered."""
+    ctx = _context(url, None)
+    actor = _login(ctx, user)
+    change_status(ctx, actor, code, to, reason=reason)  # type: ignore[arg-type]
+    _emit(subject_status(ctx, actor, code), as_json, f"Subject {code}")
+
+
+@subject_app.command("status")
+def subject_show(
+    code: str = typer.Argument(..., help="Subject code."),
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    protocol: Path | None = ProtocolOpt,
+    as_json: bool = json_option,
+) -> None:
+    """A subject's status, milestones, cycles, adverse events and signatures."""
+    ctx = _context(url, protocol)
+    actor = _login(ctx, user)
+    _emit(subject_status(ctx, actor, code), as_json, f"Subject {code}")
+
+
+# -------------------------------------------------------------------------------------- trial
+@trial_app.command("status")
+def trial_show(
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    protocol: Path | None = ProtocolOpt,
+    as_json: bool = json_option,
+) -> None:
+    """Dose levels, cohorts, DLTs and the escalation design's current recommendation."""
+    ctx = _context(url, protocol)
+    actor = _login(ctx, user)
+    data = trial_status(ctx, actor)
+    if as_json:
+        print_json(data)
+        return
+    table = Table(title=f"{data['protocol']} — {data['design']}")
+    for col in ("level", "GBq", "evaluated", "DLTs"):
+        table.add_column(col, justify="right")
+    for lv in data["dose_levels"]:
+        table.add_row(str(lv["level"]), f"{lv['activity_gbq']:g}", str(lv["n_evaluated"]),
+                      str(lv["n_dlt"]))  # fmt: skip
+    console.print(table)
+    rec = data["recommendation"]
+    console.print(f"Recommendation: [bold]{rec['action']}[/] — {rec['reason']}")
+
+
+# -------------------------------------------------------------------------------------- audit
+@audit_app.command("verify")
+def audit_verify(
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    as_json: bool = json_option,
+) -> None:
+    """Verify the hash chain; exit status 1 when any entry was altered, removed or reordered."""
+    ctx = _context(url, None)
+    actor = _login(ctx, user)
+    report = verify_audit(ctx, actor)
+    if as_json:
+        print_json(report.to_dict())
+    elif report.ok:
+        console.print(
+            f"audit trail intact: {report.n_entries} entries, last hash {report.last_hash[:16]}…"
+        )
+    else:
+        for p in report.problems:
+            console.print(f"[red]{p.kind}[/] at seq {p.seq}: {p.detail}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+# ----------------------------------------------------------------------------------- registry
+@registry_app.command("purge")
+def registry_purge(
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would be purged."),
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    protocol: Path | None = ProtocolOpt,
+    as_json: bool = json_option,
+) -> None:
+    """Purge pre-screen contact data not taken forward within the protocol's retention period."""
+    ctx = _context(url, protocol)
+    actor = _login(ctx, user)
+    _emit(purge_prescreen(ctx, actor, dry_run=dry_run).to_dict(), as_json, "Retention purge")
+
+
+# ------------------------------------------------------------------------------------- export
+def _export(fmt: str, directory: Path, user: str | None, url: str | None, as_json: bool) -> None:
+    ctx = _context(url, None)
+    actor = _login(ctx, user)
+    res = export_data(ctx, actor, fmt, directory)  # type: ignore[arg-type]
+    _emit(res.to_dict(), as_json, f"Export ({fmt})")
+
+
+@export_app.command("csv")
+def export_csv_cmd(
+    directory: Path = typer.Argument(..., help="Output directory."),
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    as_json: bool = json_option,
+) -> None:
+    """One CSV per table (SDTM AE names for adverse events); no identity data."""
+    _export("csv", directory, user, url, as_json)
+
+
+@export_app.command("odm")
+def export_odm_cmd(
+    directory: Path = typer.Argument(..., help="Output directory."),
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    as_json: bool = json_option,
+) -> None:
+    """CDISC ODM 1.3.2 snapshot, validated against the official XML schema."""
+    _export("odm", directory, user, url, as_json)
+
+
+def register_registry_commands(app: typer.Typer) -> None:
+    """Mount the registry command groups on the main app."""
+    app.add_typer(db_app, name="db")
+    app.add_typer(user_app, name="user")
+    app.add_typer(subject_app, name="subject")
+    app.add_typer(trial_app, name="trial")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(registry_app, name="registry")
+    app.add_typer(export_app, name="export")
