@@ -23,6 +23,7 @@ from radiotrial.cli.phantom import phantom_app
 from radiotrial.cli.protocol import protocol_app
 from radiotrial.cli.registry import register_registry_commands
 from radiotrial.cli.transport import register as register_transport
+from radiotrial.cli.web import serve
 
 __all__ = ["app", "main"]
 
@@ -46,6 +47,7 @@ def _root(
 app.command(name="nuclide")(nuclide)
 app.command(name="demo")(demo)
 app.add_typer(protocol_app, name="protocol")
+app.command(name="serve")(serve)
 app.add_typer(eligibility_app, name="eligibility")
 app.add_typer(ctcae_app, name="ctcae")
 app.add_typer(imaging_app, name="imaging")

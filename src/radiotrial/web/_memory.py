@@ -1,0 +1,52 @@
+"""An in-memory :class:`~radiotrial.web._ports.Backend` for tests and previews.
+
+Nothing survives the process; production serves the services layer over the registry. The
+class is thread-safe because uvicorn runs synchronous handlers in a thread pool.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass, field
+
+from radiotrial.web._ports import OutboundMail, PortalRequest, Receipt, RequestKind
+
+__all__ = ["MemoryBackend", "new_reference"]
+
+# Crockford base32 without I, L, O, U: readable over the phone
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PREFIX: dict[RequestKind, str] = {"prescreening": "PS", "consultation": "CR"}
+
+
+def new_reference(kind: RequestKind) -> str:
+    """A random reference such as ``PS-7K3F-9QXA`` (40 bits: collisions are negligible)."""
+    chars = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    return f"{_PREFIX[kind]}-{chars[:4]}-{chars[4:]}"
+
+
+@dataclass
+class MemoryBackend:
+    """Requests and outbox kept in lists, with idempotent submission."""
+
+    requests: dict[str, PortalRequest] = field(default_factory=dict)
+    outbox: list[tuple[OutboundMail, str]] = field(default_factory=list)
+    _by_key: dict[str, Receipt] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def submit_request(self, request: PortalRequest) -> Receipt:
+        with self._lock:
+            earlier = self._by_key.get(request.idempotency_key)
+            if earlier is not None:
+                return Receipt(earlier.reference, False, earlier.submitted_at)
+            reference = new_reference(request.kind)
+            while reference in self.requests:
+                reference = new_reference(request.kind)
+            self.requests[reference] = request
+            receipt = Receipt(reference, True, request.submitted_at)
+            self._by_key[request.idempotency_key] = receipt
+            return receipt
+
+    def store_mail(self, mail: OutboundMail, *, reason: str) -> None:
+        with self._lock:
+            self.outbox.append((mail, reason))

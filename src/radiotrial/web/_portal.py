@@ -1,0 +1,257 @@
+"""The public portal: plain-language pages and the two request forms, in Chinese and English."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any, Final
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.responses import RedirectResponse, Response
+
+from radiotrial.web._context import WebContext, client_address, context_of
+from radiotrial.web._forms import (
+    CONSENTS,
+    CONSULTATION_TOPICS,
+    CONTACT_CHANNELS,
+    CONTACT_TIMES,
+    LANGUAGE_CHOICES,
+    MEDICAL_QUESTIONS,
+    REQUESTER_TYPES,
+    YES_NO_NOT_SURE,
+    FormResult,
+    time_zones,
+    validate_form,
+)
+from radiotrial.web._i18n import LANGUAGES, Lang, countries, negotiate
+from radiotrial.web._mail import (
+    first_response_days,
+    investigator_notice,
+    requester_confirmation,
+    responsible_contacts,
+)
+from radiotrial.web._ports import PortalRequest, Receipt, RequestKind
+from radiotrial.web._security import CSRF_COOKIE, CsrfError
+
+__all__ = ["portal_router"]
+
+log = logging.getLogger("radiotrial.web.portal")
+
+portal_router = APIRouter(include_in_schema=False)
+
+PAGES: Final = {
+    "": "portal/home.html",
+    "treatment": "portal/treatment.html",
+    "who-can-join": "portal/who_can_join.html",
+    "taking-part": "portal/taking_part.html",
+    "contact": "portal/contact.html",
+    "privacy": "portal/privacy.html",
+}
+FORMS: Final[dict[str, RequestKind]] = {
+    "prescreening": "prescreening",
+    "consultation": "consultation",
+}
+MAX_FIELDS: Final = 64
+
+
+def _lang(value: str) -> Lang:
+    for lang in LANGUAGES:
+        if value == lang:
+            return lang
+    raise HTTPException(404)
+
+
+@portal_router.get("/")
+def root(request: Request) -> Response:
+    """Send the visitor to the language their browser prefers (Accept-Language)."""
+    lang = negotiate(request.headers.get("accept-language"))
+    return RedirectResponse(f"/{lang}/", status_code=303, headers={"Vary": "Accept-Language"})
+
+
+@portal_router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def _page_context(ctx: WebContext) -> dict[str, Any]:
+    return {"facts": ctx.facts, "response_days": first_response_days()}
+
+
+@portal_router.get("/{lang}/")
+def home(request: Request, lang: str) -> Response:
+    ctx = context_of(request)
+    return ctx.renderer.response(request, _lang(lang), PAGES[""], _page_context(ctx))
+
+
+@portal_router.get("/{lang}/{page}")
+def page(request: Request, lang: str, page: str) -> Response:
+    ctx = context_of(request)
+    language = _lang(lang)
+    if page in FORMS:
+        return _form_response(request, ctx, language, FORMS[page], None, status_code=200)
+    template = PAGES.get(page)
+    if template is None or not page:
+        raise HTTPException(404)
+    return ctx.renderer.response(request, language, template, _page_context(ctx))
+
+
+def _form_response(
+    request: Request,
+    ctx: WebContext,
+    lang: Lang,
+    kind: RequestKind,
+    result: FormResult | None,
+    *,
+    status_code: int,
+    banner: str | None = None,
+) -> Response:
+    cookie = request.cookies.get(CSRF_COOKIE)
+    new_cookie = cookie is None or len(cookie) > 128
+    if new_cookie:
+        cookie = ctx.csrf.new_cookie_value()
+    assert cookie is not None
+    values = result.values if result else {}
+    context = {
+        **_page_context(ctx),
+        "kind": kind,
+        "csrf_token": ctx.csrf.issue(cookie, kind),
+        "values": values,
+        "errors": result.errors if result else {},
+        "banner": banner,
+        "requester_types": REQUESTER_TYPES,
+        "contact_channels": CONTACT_CHANNELS,
+        "contact_times": CONTACT_TIMES,
+        "language_choices": LANGUAGE_CHOICES,
+        "yes_no_not_sure": YES_NO_NOT_SURE,
+        "medical_questions": MEDICAL_QUESTIONS if kind == "prescreening" else (),
+        "topics": CONSULTATION_TOPICS,
+        "consents": CONSENTS,
+        "countries": countries(lang),
+        "time_zones": time_zones(),
+        "default_time_zone": values.get("time_zone") or "Asia/Shanghai",
+    }
+    response = ctx.renderer.response(
+        request,
+        lang,
+        "portal/form.html",
+        context,
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+    if new_cookie:
+        response.set_cookie(
+            CSRF_COOKIE,
+            cookie,
+            max_age=int(ctx.settings.csrf_max_age_s),
+            httponly=True,
+            secure=ctx.settings.cookies_secure,
+            samesite="strict",
+            path="/",
+        )
+    return response
+
+
+async def _read_form(request: Request) -> dict[str, str]:
+    """Strictly parse an ``application/x-www-form-urlencoded`` UTF-8 body.
+
+    Starlette's parser replaces undecodable bytes with U+FFFD; a request form must arrive intact,
+    so malformed percent-encoding of UTF-8, repeated fields or too many fields answer 400.
+    """
+    content_type = request.headers.get("content-type", "")
+    media, _, params = content_type.partition(";")
+    if media.strip().lower() != "application/x-www-form-urlencoded":
+        raise HTTPException(415, "use application/x-www-form-urlencoded")
+    charset = params.strip().lower().removeprefix("charset=").strip('"') if params else "utf-8"
+    if charset not in ("utf-8", "utf8", ""):
+        raise HTTPException(415, "only UTF-8 forms are accepted")
+    body = await request.body()
+    try:
+        pairs = parse_qsl(
+            body.decode("ascii"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=MAX_FIELDS,
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise HTTPException(400, "malformed form encoding") from exc
+    data: dict[str, str] = {}
+    for key, value in pairs:
+        if key in data:
+            raise HTTPException(400, "repeated form field")
+        data[key] = value
+    return data
+
+
+def _notify(ctx: WebContext, request: PortalRequest, receipt: Receipt) -> None:
+    """Send the investigators' notices and the requester's confirmation (after the response)."""
+    base = ctx.settings.public_base_url.rstrip("/")
+    staff_url = f"{base}/staff/requests/{receipt.reference}"
+    for contact in responsible_contacts(ctx.facts, request):
+        ctx.mailer.send(investigator_notice(ctx.facts, request, receipt, contact, staff_url))
+    reply_to = next((c.email for c in responsible_contacts(ctx.facts, request)), None)
+    confirmation = requester_confirmation(ctx.facts, request, receipt, reply_to)
+    if confirmation is not None:
+        ctx.mailer.send(confirmation)
+
+
+@portal_router.post("/{lang}/{form}")
+async def submit(request: Request, lang: str, form: str, tasks: BackgroundTasks) -> Response:
+    ctx = context_of(request)
+    language = _lang(lang)
+    kind = FORMS.get(form)
+    if kind is None:
+        raise HTTPException(405)
+    wait_s = ctx.form_limiter.hit(client_address(request, ctx.settings.trust_forwarded_for))
+    if wait_s is not None:
+        raise HTTPException(429, headers={"Retry-After": str(max(1, int(wait_s + 0.5)))})
+    data = await _read_form(request)
+    try:
+        token = ctx.csrf.verify(data.get("csrf_token"), request.cookies.get(CSRF_COOKIE), kind)
+    except CsrfError as exc:
+        log.warning("refused %s form: %s", kind, exc)
+        return _form_response(
+            request,
+            ctx,
+            language,
+            kind,
+            None,
+            status_code=403,
+            banner="csrf",
+        )
+    result = validate_form(
+        kind, data, country_codes=ctx.country_codes, trial_country=ctx.facts.country_code
+    )
+    if not result.ok:
+        return _form_response(request, ctx, language, kind, result, status_code=422)
+    portal_request = PortalRequest(
+        kind=kind,
+        requester_type=result.requester_type,
+        language=language,
+        identity=result.identity,
+        answers=result.answers,
+        consents=result.consents,
+        submitted_at=datetime.now(UTC),
+        idempotency_key=token.nonce,
+    )
+    receipt = await run_in_threadpool(ctx.backend.submit_request, portal_request)
+    if receipt.created:
+        tasks.add_task(_notify, ctx, portal_request, receipt)
+    log.info("%s request %s filed (new=%s)", kind, receipt.reference, receipt.created)
+    contacts = responsible_contacts(ctx.facts, portal_request)
+    return ctx.renderer.response(
+        request,
+        language,
+        "portal/confirmation.html",
+        {
+            **_page_context(ctx),
+            "kind": kind,
+            "receipt": receipt,
+            "email_sent": "email" in result.identity,
+            "reply_to": contacts[0].email if contacts else None,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
