@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Literal
 
 import numba
@@ -102,9 +103,10 @@ def _fft_convolve(
 
     shape = [a.shape[i] + k.shape[i] - 1 for i in range(3)]
     fshape = [fft.next_fast_len(s, real=True) for s in shape]
-    fa = fft.rfftn(a, fshape, workers=-1)
-    fa *= fft.rfftn(k, fshape, workers=-1)
-    out = fft.irfftn(fa, fshape, workers=-1)
+    # single precision: 1e-6 relative error, half the time and memory of float64
+    fa = fft.rfftn(a.astype(np.float32), fshape, workers=-1)
+    fa *= fft.rfftn(k.astype(np.float32), fshape, workers=-1)
+    out = fft.irfftn(fa, fshape, workers=-1).astype(np.float64)
     start = [(k.shape[i] - 1) // 2 for i in range(3)]
     return np.asarray(
         out[
@@ -115,44 +117,56 @@ def _fft_convolve(
     )
 
 
+@cache
+def _electron_octant(
+    nuclide: str, ref: Material, spacing: tuple[float, float, float], shape: tuple[int, int, int]
+) -> npt.NDArray[np.float64]:
+    ek = electron_point_kernel(nuclide, ref)
+    total = ek.energy_mev.sum()
+    reach = 0.0
+    if total > 0:
+        inside = np.nonzero(np.cumsum(ek.energy_mev) < total * (1 - 1e-6))[0]
+        reach = float(ek.r_edges_mm[inside[-1] + 1]) if inside.size else float(ek.r_edges_mm[1])
+    hw = tuple(
+        int(min(math.ceil(reach / h) + 1, max(n - 1, 0)))
+        for h, n in zip(spacing, shape, strict=True)
+    )
+    return full_kernel(voxel_s_octant(ek, spacing, hw))  # type: ignore[arg-type]
+
+
+@cache
+def _photon_octant(
+    nuclide: str,
+    ref: Material,
+    spacing: tuple[float, float, float],
+    shape: tuple[int, int, int],
+    reach_mm: float,
+) -> npt.NDArray[np.float64]:
+    pk = photon_point_kernel(nuclide, ref)
+    hw = tuple(
+        int(min(math.ceil(reach_mm / h), max(n - 1, 0)))
+        for h, n in zip(spacing, shape, strict=True)
+    )
+    return full_kernel(voxel_s_octant(pk, spacing, hw))  # type: ignore[arg-type]
+
+
 def _kernel_dose_mgy_ref(
     tia_mbq_s: npt.NDArray[np.float64],
     nuclide: str,
     ref: Material,
     spacing: tuple[float, float, float],
     *,
-    photons: bool,
+    kind: Literal["electrons", "photons"],
     photon_reach_mm: float,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], dict[str, Any]]:
-    ek = electron_point_kernel(nuclide, ref)
-    reach_e = (
-        float(
-            ek.r_edges_mm[
-                np.nonzero(np.cumsum(ek.energy_mev) < ek.energy_mev.sum() * (1 - 1e-6))[0][-1] + 1
-            ]
-        )
-        if ek.energy_mev.sum() > 0
-        else 0.0
-    )
-    hw_e = tuple(
-        int(min(math.ceil(reach_e / h) + 1, n - 1 if n > 1 else 0))
-        for h, n in zip(spacing, tia_mbq_s.shape, strict=True)
-    )
-    e_oct = voxel_s_octant(ek, spacing, hw_e)  # type: ignore[arg-type]
-    d_e = _fft_convolve(tia_mbq_s, full_kernel(e_oct))
-    info: dict[str, Any] = {"electron_half_width": hw_e}
-    if photons:
-        pk = photon_point_kernel(nuclide, ref)
-        hw_p = tuple(
-            int(min(math.ceil(photon_reach_mm / h), n - 1 if n > 1 else 0))
-            for h, n in zip(spacing, tia_mbq_s.shape, strict=True)
-        )
-        p_oct = voxel_s_octant(pk, spacing, hw_p)  # type: ignore[arg-type]
-        d_p = _fft_convolve(tia_mbq_s, full_kernel(p_oct))
-        info["photon_half_width"] = hw_p
+) -> tuple[npt.NDArray[np.float64], dict[str, Any]]:
+    """Dose (mGy) in the homogeneous reference medium by FFT convolution with the S kernel."""
+    shape = (int(tia_mbq_s.shape[0]), int(tia_mbq_s.shape[1]), int(tia_mbq_s.shape[2]))
+    if kind == "electrons":
+        k = _electron_octant(nuclide, ref, spacing, shape)
     else:
-        d_p = np.zeros_like(d_e)
-    return np.clip(d_e, 0.0, None), np.clip(d_p, 0.0, None), info
+        k = _photon_octant(nuclide, ref, spacing, shape, float(photon_reach_mm))
+    d = _fft_convolve(tia_mbq_s, k)
+    return np.clip(d, 0.0, None), {f"{kind[:-1]}_kernel_shape": k.shape}
 
 
 def _check_inputs(
@@ -321,15 +335,15 @@ def compute_dose(
             / mass_kg
         )
     else:
-        d_e_ref, _, info = _kernel_dose_mgy_ref(
-            tia_mbq_s, nuc.name, ref, spacing, photons=False, photon_reach_mm=photon_reach_mm
+        d_e_ref, info = _kernel_dose_mgy_ref(
+            tia_mbq_s, nuc.name, ref, spacing, kind="electrons", photon_reach_mm=photon_reach_mm
         )
         d_e = d_e_ref * 1e-3 * ref.density_g_cm3 / np.maximum(dens, 1e-6)
         details.update(info)
     d_p = np.zeros(tia_mbq_h.shape)
     if method == "kernel" and photons:
-        _, d_p_ref, info = _kernel_dose_mgy_ref(
-            tia_mbq_s, nuc.name, ref, spacing, photons=True, photon_reach_mm=photon_reach_mm
+        d_p_ref, info = _kernel_dose_mgy_ref(
+            tia_mbq_s, nuc.name, ref, spacing, kind="photons", photon_reach_mm=photon_reach_mm
         )
         # photons: dose per mass ∝ μ_en/ρ, nearly the same in all soft media, so no density
         # scaling (scaling by ρ_ref/ρ would overstate photon dose in lung ~3-fold)
@@ -452,6 +466,7 @@ def _mc_photons(
             tables.mu_coh,
             tables.ray_x,
             tables.ray_cdf,
+            np.ascontiguousarray(mu_tot),
         )
         for row in out:
             d = row * scale / mass_flat

@@ -53,8 +53,8 @@ def _xs(
         return float(tab[m, n - 1])
     i = int(f)
     d = f - i
-    # log-log interpolation
-    return math.exp(math.log(tab[m, i]) * (1.0 - d) + math.log(tab[m, i + 1]) * d)
+    # linear in the value on a grid of Δln E = 0.0077: < 0.01 % from log-log interpolation
+    return float(tab[m, i] * (1.0 - d) + tab[m, i + 1] * d)
 
 
 @nb.njit(cache=True)
@@ -304,6 +304,7 @@ def _voxel(  # pragma: no cover
     mu_coh: npt.NDArray[np.float64],
     ray_x: npt.NDArray[np.float64],
     ray_cdf: npt.NDArray[np.float64],
+    mu_tot: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float64]:
     nz = shape[0]
     ny = shape[1]
@@ -335,7 +336,8 @@ def _voxel(  # pragma: no cover
                     edep[vox] += e
                     break
                 le = math.log(e)
-                s = -math.log(uniform(st)) / _xs(mu_max, 0, le, ln_e0, inv_dln)
+                mu_maj = _xs(mu_max, 0, le, ln_e0, inv_dln)
+                s = -math.log(uniform(st)) / mu_maj
                 z += w * s
                 y += v * s
                 x += u * s
@@ -353,12 +355,8 @@ def _voxel(  # pragma: no cover
                 vox = (iz * ny + iy) * nx + ix
                 m = mat[vox]
                 rho = dens[vox]
-                mu = rho * (
-                    _xs(mu_photo, m, le, ln_e0, inv_dln)
-                    + _xs(mu_incoh, m, le, ln_e0, inv_dln)
-                    + _xs(mu_coh, m, le, ln_e0, inv_dln)
-                )
-                if uniform(st) * _xs(mu_max, 0, le, ln_e0, inv_dln) > mu:
+                mu = rho * _xs(mu_tot, m, le, ln_e0, inv_dln)
+                if uniform(st) * mu_maj > mu:
                     continue  # virtual (delta) collision
                 dep, e, w, v, u = _interact(
                     e, m, ln_e0, inv_dln, mu_photo, mu_incoh, mu_coh, ray_x, ray_cdf, w, v, u, st
