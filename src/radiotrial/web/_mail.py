@@ -250,6 +250,7 @@ class Mailer:
 
     def _message(self, mail: OutboundMail) -> EmailMessage:
         msg = EmailMessage()
+        msg.set_content(mail.body, charset="utf-8")  # first: it resets Content-* headers
         msg["From"] = self.sender
         msg["To"] = ", ".join(mail.to)
         msg["Subject"] = mail.subject
@@ -260,7 +261,6 @@ class Mailer:
             msg["X-Radiotrial-Reference"] = mail.reference
         for key, value in mail.headers.items():
             msg[key] = value
-        msg.set_content(mail.body, charset="utf-8")
         return msg
 
     def _smtp_send(self, target: SmtpTarget, msg: EmailMessage) -> None:
