@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from radiotrial.registry import Actor, Registry, Vault, upgrade
+from radiotrial.registry import Actor, Registry, User, Vault, audited_create, hash_password, upgrade
 from radiotrial.services import ServiceContext, create_user
 from tests.registry._postgres import shared_server
 
@@ -121,14 +121,24 @@ class Staff:
     monitor: Actor
 
 
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
 @pytest.fixture
-def staff(ctx: ServiceContext) -> Staff:
+def staff(ctx: ServiceContext, password_hash: str) -> Staff:
+    """One account per role. The first admin goes through ``create_user`` (bootstrap path); the
+    others reuse one Argon2id hash, because hashing costs ~50 ms of CPU each (by design)."""
     admin = create_user(
         ctx, None, username="admin", full_name="Ada Admin", role="admin", password=PASSWORD
     )
     made = {"admin": admin}
-    for role in ("coordinator", "investigator", "physicist", "statistician", "monitor"):
-        made[role] = create_user(
-            ctx, admin, username=role[:5], full_name=f"Dr {role}", role=role, password=PASSWORD
-        )
+    with ctx.registry.write() as session:
+        for role in ("coordinator", "investigator", "physicist", "statistician", "monitor"):
+            name = role[:5]
+            user = User(username=name, full_name=f"Dr {role}", role=role,
+                        password_hash=password_hash, active=True)  # fmt: skip
+            audited_create(session, admin, user)
+            made[role] = Actor(name, role, f"Dr {role}")
     return Staff(**made)

@@ -2,10 +2,10 @@
 
 The server is the Debian ``postgresql`` package's own binaries (``initdb``, ``pg_ctl`` under
 ``/usr/lib/postgresql/<major>/bin``), started once per test session in a fresh temporary
-directory, listening only on a unix socket in that directory (no TCP port, nothing reachable from
-outside), with ``fsync`` off (the crash tests kill clients, not the server). PostgreSQL refuses to run
-as root, so when the tests run as root the cluster is owned by the ``postgres`` system user (created
-by the Debian package) and every server command runs through ``runuser``.
+directory, listening only on a unix socket in that directory (no TCP port), with ``fsync`` off
+(the crash tests kill clients, not the server). PostgreSQL refuses to run as root, so when the
+tests run as root the cluster is owned by the ``postgres`` system user (created by the Debian
+package, or here with ``useradd``) and every server command runs through ``runuser``.
 """
 
 from __future__ import annotations

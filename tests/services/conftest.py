@@ -5,6 +5,7 @@ from tests.registry._fixtures import (  # noqa: F401 - pytest fixtures
     ctx,
     db_url,
     empty_db_url,
+    password_hash,
     pg_server,
     pg_template,
     registry,
