@@ -64,6 +64,9 @@ def make(
         0.0, "--organ-size-cv", help="CV of organ masses (0: ICRP)."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output folder."),
+    seg: bool = typer.Option(
+        True, "--seg/--no-seg", help="With --format dicom, also write true regions as DICOM SEG."
+    ),
     as_json: bool = json_option,
 ) -> None:
     """Generate one virtual patient and write its images and complete ground truth.
@@ -109,7 +112,9 @@ def make(
             progress=step,
         )
         fmt: Any = image_format  # checked above: "nifti" or "dicom"
-        write_patient(patient, out, image_format=fmt, overwrite=overwrite, progress=step)
+        write_patient(
+            patient, out, image_format=fmt, overwrite=overwrite, segmentation=seg, progress=step
+        )
     summary = _summary(patient, out)
     if as_json:
         print_json(summary)

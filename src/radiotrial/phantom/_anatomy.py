@@ -360,7 +360,7 @@ def _grid(size: BodySize, spacing_mm: tuple[float, float, float]) -> Grid:
     x = (np.arange(nx, dtype=np.float64) - (nx - 1) / 2.0) * dx
     y = (np.arange(ny, dtype=np.float64) - (ny - 1) / 2.0) * dy
     z = z0 + dz / 2.0 + np.arange(nz, dtype=np.float64) * dz
-    return Grid(z, y, x)
+    return Grid(z, y, x, (dz, dy, dx))
 
 
 def _paint_body(

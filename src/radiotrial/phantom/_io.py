@@ -76,6 +76,7 @@ def write_patient(
     *,
     image_format: ImageFormat = "nifti",
     overwrite: bool = False,
+    segmentation: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Write a virtual patient's images and complete ground truth into a new folder.
@@ -102,6 +103,9 @@ def write_patient(
         Format of the CT and SPECT images (ground truth is always NIfTI + JSON).
     overwrite : bool, default False
         Replace an existing folder (atomically).
+    segmentation : bool, default True
+        With ``image_format="dicom"``, also write each session's true labels as DICOM SEG
+        (the slowest part of a DICOM export).
     progress : callable, optional
         Called with a short description after each file group.
 
@@ -146,7 +150,7 @@ def write_patient(
                 _nifti(tp.spect, img_dir / f"{stem}_spect.nii.gz", m)
                 say(f"images {tp.time_h:g} h")
         else:
-            _write_dicom(patient, tmp / "dicom", say)
+            _write_dicom(patient, tmp / "dicom", say, segmentation=segmentation)
         doc = patient.truth() | {"image_format": image_format}
         (tmp / "truth.json").write_text(
             json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8"
@@ -154,7 +158,9 @@ def write_patient(
     return target
 
 
-def _write_dicom(patient: VirtualPatient, root: Path, say: Callable[[str], None]) -> None:
+def _write_dicom(
+    patient: VirtualPatient, root: Path, say: Callable[[str], None], *, segmentation: bool
+) -> None:
     from radiotrial.imaging import (
         DicomStudy,
         EnergyWindow,
@@ -213,12 +219,13 @@ def _write_dicom(patient: VirtualPatient, root: Path, say: Callable[[str], None]
             series_description=f"SPECT {tp.time_h:g} h p.i. (Bq/mL)",
         )
         present = {int(v) for v in np.unique(tp.labels.array)} - {0}
-        write_seg(
-            tp.labels,
-            {k: names[k] for k in present},
-            folder / "SEG.dcm",
-            reference=ct_dir,
-            series_number=100 * (i + 1) + 3,
-            series_description=f"true regions {tp.time_h:g} h",
-        )
+        if segmentation:
+            write_seg(
+                tp.labels,
+                {k: names[k] for k in present},
+                folder / "SEG.dcm",
+                reference=ct_dir,
+                series_number=100 * (i + 1) + 3,
+                series_description=f"true regions {tp.time_h:g} h",
+            )
         say(f"images {tp.time_h:g} h")

@@ -158,11 +158,14 @@ class Grid:
     ----------
     z_mm, y_mm, x_mm : (Z,), (Y,), (X,) ndarray
         Coordinates of voxel centres along each axis, increasing.
+    step_mm : (dz, dy, dx)
+        Voxel size, mm.
     """
 
     z_mm: F64
     y_mm: F64
     x_mm: F64
+    step_mm: tuple[float, float, float]
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -171,10 +174,8 @@ class Grid:
 
     @property
     def spacing_mm(self) -> tuple[float, float, float]:
-        """``(dz, dy, dx)`` in mm."""
-        return tuple(
-            float(a[1] - a[0]) if a.size > 1 else 1.0 for a in (self.z_mm, self.y_mm, self.x_mm)
-        )  # type: ignore[return-value]
+        """``(dz, dy, dx)`` in mm (as requested, not re-derived from the coordinates)."""
+        return self.step_mm
 
     @property
     def origin_mm(self) -> tuple[float, float, float]:
