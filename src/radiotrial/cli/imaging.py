@@ -65,6 +65,13 @@ def inspect(
                 f"{rp['injected_activity_mbq']:.1f} MBq at {rp['injection_time']}, "
                 f"imaged {rp['time_since_injection_h']:.1f} h after injection"
             )
+        if "dose" in s:
+            d = s["dose"]
+            console.print(
+                f"RTDOSE {s['series_instance_uid']}: {d['dose_type']} dose "
+                f"({d['dose_summation_type']}), max {d['max_gy']:.3g} Gy, "
+                f"mean {d['mean_gy']:.3g} Gy"
+            )
     problems = report["problems"] + [
         p for s in report["series"] + report["nifti"] for p in s["problems"]
     ]

@@ -27,6 +27,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from radiotrial.imaging._regions import read_rtstruct, read_seg, write_rtstruct, write_seg
     from radiotrial.imaging._register import Registration, register, target_registration_error
     from radiotrial.imaging._resample import resample
+    from radiotrial.imaging._rtdose import (
+        RTDoseInfo,
+        administration_uid,
+        read_rtdose,
+        read_rtdose_info,
+        write_rtdose,
+    )
     from radiotrial.imaging._series import DicomSeries, find_series, single_series
 
 __all__ = [
@@ -35,10 +42,12 @@ __all__ = [
     "DicomStudy",
     "EnergyWindow",
     "NMImage",
+    "RTDoseInfo",
     "Radiopharmaceutical",
     "Registration",
     "TomoRotation",
     "Volume",
+    "administration_uid",
     "find_series",
     "inspect_path",
     "new_uid",
@@ -46,6 +55,8 @@ __all__ = [
     "read_ct_series",
     "read_nifti",
     "read_nm_image",
+    "read_rtdose",
+    "read_rtdose_info",
     "read_rtstruct",
     "read_seg",
     "register",
@@ -56,6 +67,7 @@ __all__ = [
     "write_ct_series",
     "write_nifti",
     "write_nm_image",
+    "write_rtdose",
     "write_rtstruct",
     "write_seg",
 ]
@@ -83,6 +95,11 @@ _LAZY: dict[str, str] = {
     "sidecar_path": "_nifti",
     "write_nifti": "_nifti",
     "resample": "_resample",
+    "RTDoseInfo": "_rtdose",
+    "administration_uid": "_rtdose",
+    "read_rtdose": "_rtdose",
+    "read_rtdose_info": "_rtdose",
+    "write_rtdose": "_rtdose",
     "Registration": "_register",
     "register": "_register",
     "target_registration_error": "_register",

@@ -43,6 +43,25 @@ def _describe_series(series: DicomSeries) -> dict[str, Any]:
             info["total_activity_mbq"] = (
                 nm.volume.total() / 1e6 if nm.volume.units == "Bq/mL" else None
             )
+        elif series.modality == "RTDOSE":
+            from radiotrial.imaging._rtdose import read_rtdose, read_rtdose_info
+
+            if len(series.files) != 1:
+                info["problems"].append(
+                    f"RTDOSE series has {len(series.files)} files; each is read on its own"
+                )
+            dose = read_rtdose(series.files[0])
+            dinfo = read_rtdose_info(series.files[0])
+            info["geometry"] = dose.geometry()
+            info["units"] = "Gy"
+            info["acquisition_time"] = info["geometry"]["acquisition_time"]
+            info["dose"] = {
+                "dose_type": dinfo.dose_type,
+                "dose_summation_type": dinfo.dose_summation_type,
+                "comment": dinfo.comment,
+                "max_gy": float(dose.array.max()),
+                "mean_gy": float(dose.array.mean()),
+            }
         elif series.modality in ("SEG", "RTSTRUCT"):
             info["units"] = "label"
         else:
