@@ -352,3 +352,147 @@ def build_table(
 
 if __name__ == "__main__":  # pragma: no cover
     build_table()
+
+
+@nb.njit(cache=True, parallel=True)
+def _voxel_electrons(  # pragma: no cover - numba
+    per: int,
+    batch_ids: npt.NDArray[np.int64],
+    seed: int,
+    comp_e: npt.NDArray[np.float64],
+    comp_cdf: npt.NDArray[np.float64],
+    src_cdf: npt.NDArray[np.float64],
+    src_index: npt.NDArray[np.int64],
+    dens: npt.NDArray[np.float32],
+    shape: npt.NDArray[np.int64],
+    h_cm: npt.NDArray[np.float64],
+    e0: float,
+    ie: float,
+    ln_r: npt.NDArray[np.float64],
+    colfrac: npt.NDArray[np.float64],
+    ln_lam1: npt.NDArray[np.float64],
+    r0g: float,
+    ir: float,
+    ln_e_of_r: npt.NDArray[np.float64],
+    g0: float,
+    ig: float,
+    ln_a_of_g: npt.NDArray[np.float64],
+    g_max: float,
+    step_frac: float,
+    cut_cm: float,
+) -> npt.NDArray[np.float64]:
+    nz = shape[0]
+    ny = shape[1]
+    nx = shape[2]
+    lz = nz * h_cm[0]
+    ly = ny * h_cm[1]
+    lx = nx * h_cm[2]
+    max_step_cm = 0.5 * min(h_cm[0], min(h_cm[1], h_cm[2]))
+    nbt = batch_ids.shape[0]
+    out = np.zeros((nbt, nz * ny * nx))
+    for bi in nb.prange(nbt):
+        st = new_state(seed, batch_ids[bi])
+        edep = out[bi]
+        for _ in range(per):
+            j = np.searchsorted(src_cdf, uniform(st) * src_cdf[src_cdf.shape[0] - 1], side="right")
+            if j >= src_index.shape[0]:
+                j = src_index.shape[0] - 1
+            vox = src_index[j]
+            iz = vox // (ny * nx)
+            iy = (vox // nx) % ny
+            ix = vox % nx
+            z = (iz + uniform(st)) * h_cm[0]
+            y = (iy + uniform(st)) * h_cm[1]
+            x = (ix + uniform(st)) * h_cm[2]
+            k = np.searchsorted(comp_cdf, uniform(st))
+            if k >= comp_e.shape[0]:
+                k = comp_e.shape[0] - 1
+            t = comp_e[k]
+            cw = 2.0 * uniform(st) - 1.0
+            ph = 2.0 * math.pi * uniform(st)
+            sw = math.sqrt(max(0.0, 1.0 - cw * cw))
+            u = sw * math.cos(ph)
+            v = sw * math.sin(ph)
+            w = cw
+            alive = True
+            while alive:
+                rho = float(dens[vox])
+                if rho < 1e-4:
+                    rho = 1e-4
+                if t <= 1e-3:
+                    edep[vox] += t
+                    break
+                rg = math.exp(_lerp(math.log(t), e0, ie, ln_r))
+                if rg < cut_cm * rho:  # residual range below the cut: deposit here
+                    edep[vox] += t
+                    break
+                sg = step_frac * rg
+                if sg > max_step_cm * rho:  # never step more than half a voxel
+                    sg = max_step_cm * rho
+                if rg - sg < 1e-9:
+                    sg = rg - 1e-9
+                t_end = math.exp(_lerp(math.log(rg - sg), r0g, ir, ln_e_of_r))
+                lm = math.log(0.5 * (t + t_end))
+                de = (t - t_end) * _lerp(lm, e0, ie, colfrac)
+                lam1 = math.exp(_lerp(lm, e0, ie, ln_lam1))
+                target = -math.expm1(-sg / lam1)
+                s = sg / rho  # geometric length at the density of the current voxel
+                tau = uniform(st) * s
+                x += u * tau
+                y += v * tau
+                z += w * tau
+                if z < 0.0 or y < 0.0 or x < 0.0 or z >= lz or y >= ly or x >= lx:
+                    break
+                vox = (
+                    min(int(z / h_cm[0]), nz - 1) * ny + min(int(y / h_cm[1]), ny - 1)
+                ) * nx + min(int(x / h_cm[2]), nx - 1)
+                edep[vox] += de
+                if target >= g_max:
+                    cos_t = 2.0 * uniform(st) - 1.0
+                else:
+                    a = math.exp(_lerp(math.log(target), g0, ig, ln_a_of_g))
+                    q = uniform(st)
+                    cos_t = 1.0 - 2.0 * a * q / (1.0 + a - q)
+                u, v, w = _rotate(u, v, w, cos_t, 2.0 * math.pi * uniform(st))
+                rest = s - tau
+                x += u * rest
+                y += v * rest
+                z += w * rest
+                if z < 0.0 or y < 0.0 or x < 0.0 or z >= lz or y >= ly or x >= lx:
+                    alive = False
+                    break
+                vox = (
+                    min(int(z / h_cm[0]), nz - 1) * ny + min(int(y / h_cm[1]), ny - 1)
+                ) * nx + min(int(x / h_cm[2]), nx - 1)
+                t = t_end
+    return out
+
+
+def voxel_electron_tables(material: Material) -> tuple[Any, ...]:
+    """Range/scattering tables (uniform grids) for :func:`_voxel_electrons`, in g/cm²."""
+    e, r, colfrac = range_table(material)
+    lam1 = transport_mean_free_path_g_cm2(e, material)
+    ln_a, ln_g = _wentzel_table()
+    ln_e, ln_r = np.log(e), np.log(r)
+    e0, ie = float(ln_e[0]), float(1.0 / (ln_e[1] - ln_e[0]))
+    r0g, ir, ln_e_of_r = _uniform(ln_r, ln_e)
+    g0, ig, ln_a_of_g = _uniform(ln_g, ln_a, 8192)
+    return (
+        e0,
+        ie,
+        ln_r,
+        colfrac,
+        np.log(lam1),
+        r0g,
+        ir,
+        ln_e_of_r,
+        g0,
+        ig,
+        ln_a_of_g,
+        float(np.exp(ln_g[-1])),
+    )
+
+
+def voxel_electrons_mc(*args: Any) -> npt.NDArray[np.float64]:
+    """Compiled condensed-history electron transport in a voxel geometry (see engines)."""
+    return np.asarray(_voxel_electrons(*args))

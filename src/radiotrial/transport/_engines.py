@@ -17,9 +17,12 @@ electron range changes across lung and bone and overestimates photon dose near t
 (missing backscatter). Electron dose is not reported in air voxels (HU < −950).
 
 ``"mc"`` — photon Monte Carlo in the CT geometry (Woodcock tracking, materials and densities
-from the HU calibration; vacuum outside the grid) plus the electron part by density-corrected
-kernel convolution (or locally, ``electrons="local"``). The uncertainty is the batch standard
-error (n_batches independent streams) of the photon part; the electron part is deterministic.
+from the HU calibration; vacuum outside the grid) plus electron transport by radiotrial's
+condensed-history model in the voxel densities (``electrons="mc"``, the default: water-equivalent
+stopping and scattering per g/cm², the geometric step set by the local density and never longer
+than half a voxel, residual ranges below 1/20 of the smallest voxel side deposited on the spot),
+or by the density-corrected kernel (``"kernel"``) or locally (``"local"``). The uncertainty is
+the batch standard error (n_batches independent streams), electrons and photons combined.
 """
 
 from __future__ import annotations
@@ -262,7 +265,7 @@ def compute_dose(
     method: DoseMethod = "kernel",
     labels: Any = None,
     reference_material: str = "soft-tissue",
-    electrons: Literal["kernel", "local"] = "kernel",
+    electrons: Literal["auto", "kernel", "local", "mc"] = "auto",
     photons: bool = True,
     n_histories: int = 1_000_000,
     n_batches: int = 16,
@@ -287,8 +290,9 @@ def compute_dose(
         Regions (0 = background) for region means and their uncertainties.
     reference_material : str
         Medium of the kernels and of the patient when no CT is given.
-    electrons : {"kernel", "local"}
-        Electron transport in the ``mc`` engine.
+    electrons : {"auto", "kernel", "local", "mc"}
+        Electron transport; ``auto`` = ``mc`` for the MC engine, ``kernel`` otherwise
+        (``led`` always deposits locally).
     photons : bool
         Include photons (kernel and mc engines).
     n_histories, n_batches, seed : int
@@ -309,8 +313,10 @@ def compute_dose(
     """
     if method not in ("led", "kernel", "mc"):
         raise ValidationError("method", method, "use one of led, kernel, mc")
-    if electrons not in ("kernel", "local"):
-        raise ValidationError("electrons", electrons, "use kernel or local")
+    if electrons not in ("auto", "kernel", "local", "mc"):
+        raise ValidationError("electrons", electrons, "use auto, kernel, local or mc")
+    if electrons == "auto":
+        electrons = "mc" if method == "mc" else "kernel"
     nuc = get_nuclide(nuclide)
     tia_mbq_h, ct, spacing, lab = _check_inputs(tia, ct_hu, spacing_mm, labels)
     ref = get_material(reference_material)
@@ -334,7 +340,7 @@ def compute_dose(
             * MEV_TO_J
             / mass_kg
         )
-    else:
+    elif not (method == "mc" and electrons == "mc"):
         d_e_ref, info = _kernel_dose_mgy_ref(
             tia_mbq_s, nuc.name, ref, spacing, kind="electrons", photon_reach_mm=photon_reach_mm
         )
@@ -349,8 +355,16 @@ def compute_dose(
         # scaling (scaling by ρ_ref/ρ would overstate photon dose in lung ~3-fold)
         d_p = d_p_ref * 1e-3
         details.update(info)
+    region_batches: list[npt.NDArray[np.float64]] = []
+    if method == "mc" and electrons == "mc":
+        d_e, unc_e, rb_e, e_info = _mc_electrons(
+            tia_mbq_h, nuc.name, dens, spacing, mass_kg, lab, n_histories, n_batches, seed
+        )
+        unc = np.hypot(unc, unc_e)
+        region_batches.append(rb_e)
+        details.update(e_info)
     if method == "mc" and photons:
-        d_p, unc, _, region_unc, mc_info = _mc_photons(
+        d_p, unc_p, rb_p, mc_info = _mc_photons(
             tia_mbq_h,
             nuc.name,
             mat_idx,
@@ -363,14 +377,22 @@ def compute_dose(
             n_batches,
             seed,
         )
+        unc = np.hypot(unc, unc_p)
+        region_batches.append(rb_p)
         details.update(mc_info)
-    # electron energy that the kernel places in air voxels has no meaningful mass there
-    air = np.array([m.name == "air" for m in materials])[mat_idx]
-    d_e = np.where(air, 0.0, d_e)
+    if not (method == "mc" and electrons == "mc"):
+        # electron energy that the kernel places in air voxels has no meaningful mass there
+        air = np.array([m.name == "air" for m in materials])[mat_idx]
+        d_e = np.where(air, 0.0, d_e)
     dose = d_e + d_p
     region_mean = _region_means(dose, mass_kg, lab) if lab is not None else {}
-    if lab is not None and method != "mc":
-        region_unc = dict.fromkeys(region_mean, 0.0)
+    if lab is not None:
+        # independent components: variances of the batch means add
+        var = np.zeros(len(region_mean))
+        for rb in region_batches:
+            if rb.shape[1] == len(region_mean):
+                var += rb.var(axis=0, ddof=1) / rb.shape[0]
+        region_unc = {r: float(np.sqrt(v)) for r, v in zip(region_mean, var, strict=True)}
     return DoseResult(
         dose_gy=dose,
         uncertainty_gy=unc,
@@ -382,6 +404,110 @@ def compute_dose(
         region_uncertainty_gy=region_unc,
         details=details,
     )
+
+
+def _run_batches(
+    call: Any,
+    n_batches: int,
+    scale: float,
+    mass_flat: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.int64] | None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], float]:
+    """Run batches in groups of the thread count; batch-method mean and standard error.
+
+    Returns per-voxel mean dose (Gy), its standard error, per-batch region mean doses
+    (B, R) and the elapsed seconds.
+    """
+    import time
+
+    n_threads = max(1, int(numba.get_num_threads()))
+    s1 = np.zeros(mass_flat.size)
+    s2 = np.zeros(mass_flat.size)
+    regions = np.unique(labels[labels > 0]) if labels is not None else np.empty(0, dtype=np.int64)
+    region_batches: list[npt.NDArray[np.float64]] = []
+    region_mass = np.bincount(labels.ravel(), weights=mass_flat) if labels is not None else None
+    t0 = time.perf_counter()
+    for start in range(0, n_batches, n_threads):
+        ids = np.arange(start, min(start + n_threads, n_batches), dtype=np.int64)
+        for row in call(ids):
+            d = row * scale / mass_flat
+            s1 += d
+            s2 += d * d
+            if labels is not None and region_mass is not None:
+                energy = np.bincount(
+                    labels.ravel(), weights=row * scale, minlength=region_mass.size
+                )
+                region_batches.append(energy[regions] / region_mass[regions])
+    elapsed = time.perf_counter() - t0
+    mean = s1 / n_batches
+    var = np.clip(s2 / n_batches - mean**2, 0.0, None) * n_batches / (n_batches - 1)
+    rb = np.asarray(region_batches) if region_batches else np.zeros((n_batches, 0))
+    return mean, np.sqrt(var / n_batches), rb, elapsed
+
+
+def _source(
+    tia_mbq_h: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], float]:
+    flat = tia_mbq_h.ravel()
+    index = np.nonzero(flat > 0)[0].astype(np.int64)
+    return np.cumsum(flat[index]), index, float(flat.sum()) * _DECAYS_PER_MBQ_H
+
+
+def _mc_electrons(
+    tia_mbq_h: npt.NDArray[np.float64],
+    nuclide: str,
+    dens: npt.NDArray[np.float32],
+    spacing: tuple[float, float, float],
+    mass_kg: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.int64] | None,
+    n_histories: int,
+    n_batches: int,
+    seed: int,
+) -> tuple[
+    npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], dict[str, Any]
+]:
+    from radiotrial.transport._electron_kernel import electron_components
+    from radiotrial.transport._electron_mc import voxel_electron_tables, voxel_electrons_mc
+
+    t, y = electron_components(nuclide)
+    zeros = np.zeros(tia_mbq_h.shape)
+    if t.size == 0:
+        return zeros, zeros.copy(), np.zeros((n_batches, 0)), {"electron_histories": 0}
+    per_decay = float(y.sum())
+    cdf = np.cumsum(y) / per_decay
+    src_cdf, src_index, decays = _source(tia_mbq_h)
+    tables = voxel_electron_tables(get_material("water"))
+    h_cm = np.asarray(spacing, dtype=np.float64) / 10.0
+    per = n_histories // n_batches
+    scale = decays * per_decay / per * MEV_TO_J
+    cut_cm = float(h_cm.min()) / 20.0
+    dens_flat = np.ascontiguousarray(dens.ravel())
+    shape = np.asarray(tia_mbq_h.shape, dtype=np.int64)
+
+    def call(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        return voxel_electrons_mc(
+            per,
+            ids,
+            seed + 7919,
+            t,
+            cdf,
+            src_cdf,
+            src_index,
+            dens_flat,
+            shape,
+            h_cm,
+            *tables,
+            0.05,
+            cut_cm,
+        )
+
+    mean, unc, rb, elapsed = _run_batches(call, n_batches, scale, mass_kg.ravel(), labels)
+    info = {
+        "electron_histories": per * n_batches,
+        "electron_seconds": elapsed,
+        "electron_range_cut_mm": cut_cm * 10.0,
+    }
+    return mean.reshape(tia_mbq_h.shape), unc.reshape(tia_mbq_h.shape), rb, info
 
 
 def _mc_photons(
@@ -397,30 +523,16 @@ def _mc_photons(
     n_batches: int,
     seed: int,
 ) -> tuple[
-    npt.NDArray[np.float64],
-    npt.NDArray[np.float64],
-    dict[int, float],
-    dict[int, float],
-    dict[str, Any],
+    npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], dict[str, Any]
 ]:
-    import time
-
-    if n_batches < 2:
-        raise ValidationError("n_batches", n_batches, "need at least 2 batches for an uncertainty")
-    if n_histories < n_batches:
-        raise ValidationError(
-            "n_histories", n_histories, f"need at least one history per batch ({n_batches})"
-        )
     e, cdf, per_decay = line_sampler(nuclide)
     zeros = np.zeros(tia_mbq_h.shape)
     if per_decay == 0.0:
-        return zeros, zeros.copy(), {}, {}, {"photon_histories": 0}
+        return zeros, zeros.copy(), np.zeros((n_batches, 0)), {"photon_histories": 0}
     tables = photon_tables(materials)
-    flat_tia = tia_mbq_h.ravel()
-    src_index = np.nonzero(flat_tia > 0)[0].astype(np.int64)
-    src_cdf = np.cumsum(flat_tia[src_index])
+    src_cdf, src_index, decays = _source(tia_mbq_h)
     # majorant: per material the densest voxel, then max over materials; widened by the
-    # neighbouring grid points so that log-log interpolation never undercuts a real μ
+    # neighbouring grid points so that interpolation never undercuts a real μ
     mu_tot = tables.mu_total
     mu_max = np.zeros(mu_tot.shape[1])
     for m in range(len(materials)):
@@ -428,25 +540,16 @@ def _mc_photons(
         if np.any(sel):
             mu_max = np.maximum(mu_max, float(dens[sel].max()) * mu_tot[m])
     mu_max = np.maximum.reduce([mu_max, np.roll(mu_max, 1), np.roll(mu_max, -1)]) * 1.001
-    mu_max = mu_max[None, :]
     h_cm = np.asarray(spacing, dtype=np.float64) / 10.0
     per = n_histories // n_batches
-    decays = float(flat_tia.sum()) * _DECAYS_PER_MBQ_H
     scale = decays * per_decay / per * MEV_TO_J  # J per MeV scored in one batch
-    n_threads = max(1, int(numba.get_num_threads()))
-    s1 = np.zeros(flat_tia.size)
-    s2 = np.zeros(flat_tia.size)
     mat_flat = np.ascontiguousarray(mat_idx.ravel())
     dens_flat = np.ascontiguousarray(dens.ravel())
-    mass_flat = mass_kg.ravel()
-    regions = np.unique(labels[labels > 0]) if labels is not None else np.empty(0, dtype=np.int64)
-    region_batches: list[npt.NDArray[np.float64]] = []
-    if labels is not None:
-        region_mass = np.bincount(labels.ravel(), weights=mass_flat)
-    t0 = time.perf_counter()
-    for start in range(0, n_batches, n_threads):
-        ids = np.arange(start, min(start + n_threads, n_batches), dtype=np.int64)
-        out = voxel_mc(
+    shape = np.asarray(tia_mbq_h.shape, dtype=np.int64)
+    mu_tot_c = np.ascontiguousarray(mu_tot)
+
+    def call(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        return voxel_mc(
             per,
             ids,
             seed,
@@ -456,9 +559,9 @@ def _mc_photons(
             src_index,
             mat_flat,
             dens_flat,
-            np.asarray(tia_mbq_h.shape, dtype=np.int64),
+            shape,
             h_cm,
-            mu_max,
+            mu_max[None, :],
             tables.ln_e0,
             tables.inv_dln,
             tables.mu_photo,
@@ -466,39 +569,15 @@ def _mc_photons(
             tables.mu_coh,
             tables.ray_x,
             tables.ray_cdf,
-            np.ascontiguousarray(mu_tot),
+            mu_tot_c,
         )
-        for row in out:
-            d = row * scale / mass_flat
-            s1 += d
-            s2 += d * d
-            if labels is not None:
-                energy = np.bincount(
-                    labels.ravel(), weights=row * scale, minlength=region_mass.size
-                )
-                region_batches.append(energy[regions] / region_mass[regions])
-    elapsed = time.perf_counter() - t0
-    mean = s1 / n_batches
-    var = np.clip(s2 / n_batches - mean**2, 0.0, None) * n_batches / (n_batches - 1)
-    unc = np.sqrt(var / n_batches)
-    region_mean: dict[int, float] = {}
-    region_unc: dict[int, float] = {}
-    if labels is not None and regions.size:
-        rb = np.asarray(region_batches)
-        for i, r in enumerate(regions):
-            region_mean[int(r)] = float(rb[:, i].mean())
-            region_unc[int(r)] = float(rb[:, i].std(ddof=1) / math.sqrt(n_batches))
+
+    mean, unc, rb, elapsed = _run_batches(call, n_batches, scale, mass_kg.ravel(), labels)
     info = {
         "photon_histories": per * n_batches,
         "batches": n_batches,
         "photon_seconds": elapsed,
         "histories_per_second": per * n_batches / elapsed if elapsed > 0 else float("nan"),
-        "threads": n_threads,
+        "threads": max(1, int(numba.get_num_threads())),
     }
-    return (
-        mean.reshape(tia_mbq_h.shape),
-        unc.reshape(tia_mbq_h.shape),
-        region_mean,
-        region_unc,
-        info,
-    )
+    return mean.reshape(tia_mbq_h.shape), unc.reshape(tia_mbq_h.shape), rb, info
