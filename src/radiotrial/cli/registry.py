@@ -78,7 +78,9 @@ def _password(prompt: str = "Password") -> str:
 
 def _context(url: str | None, protocol: Path | None) -> ServiceContext:
     proto = bundled_protocol() if protocol is None else load_protocol(protocol)
-    return ServiceContext(Registry(url), protocol=proto)
+    registry = Registry(url)
+    registry.require_current_schema()
+    return ServiceContext(registry, protocol=proto)
 
 
 def _login(ctx: ServiceContext, user: str | None) -> Actor:

@@ -36,6 +36,7 @@ from radiotrial.registry._errors import (
     DuplicateSubjectError,
     PermissionDeniedError,
     RecordNotFoundError,
+    SchemaError,
     VaultError,
     WorkflowError,
 )
@@ -137,6 +138,7 @@ __all__ = [
     "PermissionMatrix",
     "RecordNotFoundError",
     "Registry",
+    "SchemaError",
     "Signature",
     "Subject",
     "UTCDateTime",

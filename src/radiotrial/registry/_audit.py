@@ -301,11 +301,12 @@ def verify_chain(session: Session) -> AuditReport:
             elif e.prev_hash == GENESIS_HASH and prev_seq != 0:
                 problems.append(AuditProblem(e.seq, "reordered", "links to the start of the chain"))
             elif not any(p.seq == e.seq and p.kind == "removed" for p in problems):
+                # contiguous seq but a foreign link: the predecessor was altered and re-hashed
                 problems.append(
                     AuditProblem(
-                        e.seq,
-                        "removed" if other is None else "altered",
-                        "previous-hash link is broken (an earlier entry was removed or altered)",
+                        prev_seq,
+                        "altered",
+                        f"entry {e.seq} does not link to it: altered and re-hashed",
                     )
                 )
         prev_hash, prev_seq = e.hash, e.seq

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from radiotrial.errors import ValidationError
+from radiotrial.registry._errors import SchemaError
 
 __all__ = [
     "DEFAULT_DB_PATH",
@@ -132,6 +133,19 @@ class Registry:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def require_current_schema(self) -> str:
+        """Raise :class:`SchemaError` unless the database is at the newest shipped revision."""
+        rev = current_revision(engine=self.engine)
+        head = head_revision()
+        if rev is None:
+            raise SchemaError(f"{self.url}: no registry schema; run `radiotrial db init`")
+        if rev != head:
+            raise SchemaError(
+                f"{self.url}: schema revision {rev}, this radiotrial needs {head}; "
+                "run `radiotrial db upgrade`"
+            )
+        return rev
 
 
 def _alembic_config(connection: sa.Connection) -> Any:

@@ -12,6 +12,7 @@ __all__ = [
     "DuplicateSubjectError",
     "PermissionDeniedError",
     "RecordNotFoundError",
+    "SchemaError",
     "VaultError",
     "WorkflowError",
 ]
@@ -59,3 +60,7 @@ class ConflictError(RadiotrialError, RuntimeError):
 
 class VaultError(RadiotrialError, ValueError):
     """The vault key is missing or invalid, or a ciphertext fails authentication."""
+
+
+class SchemaError(RadiotrialError, RuntimeError):
+    """The database has no registry schema, or an older one (run ``radiotrial db upgrade``)."""

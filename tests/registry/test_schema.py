@@ -1,0 +1,111 @@
+"""Migrations, connection settings and the FHIR workflow table."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from radiotrial.errors import ValidationError
+from radiotrial.registry import (
+    FHIR_STATUSES,
+    TERMINAL,
+    Base,
+    Registry,
+    WorkflowError,
+    check_transition,
+    current_revision,
+    database_url,
+    head_revision,
+    make_engine,
+    upgrade,
+)
+
+
+def test_migration_creates_exactly_the_models(empty_db_url: str) -> None:
+    assert current_revision(empty_db_url) is None
+    assert upgrade(empty_db_url) == head_revision()
+    assert upgrade(empty_db_url) == head_revision()  # idempotent
+    engine = make_engine(empty_db_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+            )
+            head = conn.execute(sa.text("SELECT last_seq, last_hash FROM audit_head")).one()
+    finally:
+        engine.dispose()
+    assert diff == []
+    assert tuple(head) == (0, "0" * 64)
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    upgrade(url)
+    reg = Registry(url)
+    try:
+        with reg.read() as s:
+            assert s.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+            assert s.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+            with pytest.raises(sa.exc.IntegrityError):
+                s.execute(
+                    sa.text(
+                        "INSERT INTO milestones (subject_id, kind, at, recorded_by) "
+                        "VALUES (999, 'x', '2025-01-01', 'u')"
+                    )
+                )
+    finally:
+        reg.dispose()
+
+
+def test_database_url_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RADIOTRIAL_DB_URL", raising=False)
+    assert database_url() == "sqlite:///var/radiotrial.db"
+    monkeypatch.setenv("RADIOTRIAL_DB_URL", "postgresql://u@h/db")
+    assert database_url() == "postgresql+psycopg://u@h/db"
+    with pytest.raises(ValidationError, match="url"):
+        database_url("mysql://u@h/db")
+    with pytest.raises(ValidationError, match="url"):
+        database_url("not a url")
+
+
+# The path the platform implements, written out edge by edge from the FHIR R4
+# research-subject-status definitions (independent of the module's table).
+EXPECTED_EDGES = {
+    ("potential-candidate", "candidate"), ("potential-candidate", "not-registered"),
+    ("potential-candidate", "withdrawn"),
+    ("candidate", "screening"), ("candidate", "not-registered"), ("candidate", "withdrawn"),
+    ("screening", "eligible"), ("screening", "ineligible"), ("screening", "not-registered"),
+    ("screening", "withdrawn"),
+    ("eligible", "on-study"), ("eligible", "screening"), ("eligible", "not-registered"),
+    ("eligible", "withdrawn"),
+    ("ineligible", "screening"), ("ineligible", "not-registered"),
+    ("on-study", "on-study-intervention"), ("on-study", "off-study"), ("on-study", "withdrawn"),
+    ("on-study-intervention", "follow-up"), ("on-study-intervention", "off-study"),
+    ("on-study-intervention", "withdrawn"),
+    ("follow-up", "off-study"), ("follow-up", "withdrawn"),
+}  # fmt: skip
+
+
+def test_fhir_codes_are_the_r4_value_set() -> None:
+    # http://hl7.org/fhir/R4/valueset-research-subject-status.html: 13 codes
+    assert len(FHIR_STATUSES) == 13 and len(set(FHIR_STATUSES)) == 13
+
+
+@pytest.mark.parametrize(("old", "new"), list(itertools.product(FHIR_STATUSES, repeat=2)))
+def test_every_transition(old: str, new: str) -> None:
+    if (old, new) in EXPECTED_EDGES:
+        check_transition("RT-TEST", old, new)
+    else:
+        with pytest.raises(WorkflowError, match="RT-TEST"):
+            check_transition("RT-TEST", old, new)
+
+
+def test_terminal_statuses_have_no_exit() -> None:
+    assert {"off-study", "withdrawn", "not-registered"} <= TERMINAL
+    assert not any(old in TERMINAL for old, _ in EXPECTED_EDGES)
+    with pytest.raises(WorkflowError, match="not a FHIR"):
+        check_transition("RT-TEST", "candidate", "enrolled")

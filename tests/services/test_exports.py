@@ -1,0 +1,132 @@
+"""Pseudonymous CSV and CDISC ODM 1.3.2 exports (schema-validated), and the CLI on top."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from radiotrial.cli import main
+from radiotrial.errors import InputFileError
+from radiotrial.registry import PermissionDeniedError, validate_odm
+from radiotrial.services import (
+    ServiceContext,
+    enrol,
+    export_data,
+    record_administration,
+    record_dosimetry,
+    report_adverse_event,
+)
+from tests.registry._fixtures import PASSWORD, Clock, Staff
+from tests.services._helpers import make_eligible
+
+ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
+
+
+def _small_trial(ctx: ServiceContext, staff: Staff, clock: Clock) -> list[str]:
+    codes = [make_eligible(ctx, staff.coordinator, staff.investigator, 300 + i) for i in range(2)]
+    for c in codes:
+        enrol(ctx, staff.coordinator, c)
+        t = clock.now
+        record_administration(
+            ctx, staff.physicist, c, pre_activity_mbq=1900.0,
+            pre_measured_at=t - timedelta(minutes=15), residual_activity_mbq=30.0,
+            residual_measured_at=t + timedelta(minutes=15), administered_at=t,
+        )  # fmt: skip
+        record_dosimetry(ctx, staff.physicist, c, cycle=1, target="kidneys",
+                         absorbed_dose_gy=0.18, method="MIRD")  # fmt: skip
+    clock.advance(days=2)
+    report_adverse_event(ctx, staff.coordinator, codes[0], aeterm="Nausea", aetoxgr=1,
+                         aestdtc=clock.now - timedelta(days=1), aerel="possible",
+                         haematologic=False)  # fmt: skip
+    return codes
+
+
+def test_csv_and_odm_exports(
+    ctx: ServiceContext, staff: Staff, clock: Clock, tmp_path: Path
+) -> None:
+    codes = _small_trial(ctx, staff, clock)
+    with pytest.raises(PermissionDeniedError):
+        export_data(ctx, staff.coordinator, "csv", tmp_path)
+    res = export_data(ctx, staff.statistician, "csv", tmp_path / "csv")
+    assert "adverse_events.csv" in res.files and res.n_subjects == 2
+    blob = "".join(p.read_text("utf-8") for p in (tmp_path / "csv").glob("*.csv"))
+    for leak in ("Zhang300", "E00000300", "patient300@example.org", "张伟"):
+        assert leak not in blob
+    with open(tmp_path / "csv" / "adverse_events.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows[0]["USUBJID"] == codes[0] and rows[0]["AETERM"] == "Nausea"
+    assert rows[0]["DOMAIN"] == "AE" and rows[0]["AETOXGR"] == "1"
+    assert rows[0]["STUDYID"] == ctx.protocol.id
+    assert not list((tmp_path / "csv").glob(".export-*"))  # temporary directory removed
+
+    res = export_data(ctx, staff.monitor, "odm", tmp_path / "odm")
+    path = tmp_path / "odm" / res.files[0]
+    validate_odm(path)  # CDISC ODM 1.3.2 XSD (odmlib's copy), validated again here
+    doc = etree.parse(str(path))
+    assert doc.getroot().get("ODMVersion") == "1.3.2"
+    keys = [e.get("SubjectKey") for e in doc.iter(f"{ODM}SubjectData")]
+    assert set(codes) <= set(keys)
+    net = [e.get("Value") for e in doc.iter(f"{ODM}ItemData")
+           if e.get("ItemOID") == "IT.ADMIN.NET_ACTIVITY_MBQ"]  # fmt: skip
+    assert len(net) == 2
+    # a schema-breaking change is caught
+    root = doc.getroot()
+    del root.attrib["FileOID"]
+    bad = tmp_path / "bad.xml"
+    doc.write(str(bad))
+    with pytest.raises(InputFileError, match="FileOID"):
+        validate_odm(bad)
+
+
+def test_cli_end_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    from radiotrial.registry import generate_key
+
+    monkeypatch.setenv("RADIOTRIAL_VAULT_KEY", generate_key())
+    monkeypatch.setenv("RADIOTRIAL_PASSWORD", PASSWORD)
+    monkeypatch.setenv("RADIOTRIAL_NEW_PASSWORD", PASSWORD)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as info:
+            main(list(args))
+        out = capsys.readouterr()
+        return int(info.value.code or 0), out.out, out.err
+
+    code, out, _ = run("db", "init", "--url", url, "--admin", "root", "--json")
+    assert code == 0 and json.loads(out)["revision"] == "0001"
+    assert json.loads(run("db", "status", "--url", url, "--json")[1])["up_to_date"] is True
+    code, out, err = run("user", "add", "coord", "--role", "coordinator", "--name", "C",
+                         "--user", "root", "--url", url)  # fmt: skip
+    assert code == 0, err
+    person = tmp_path / "person.json"
+    person.write_text(json.dumps({"family_name": "Li", "email": "li@example.org",
+                                  "consents": {"contact": True}}))  # fmt: skip
+    code, out, err = run("subject", "prescreen", str(person), "--user", "coord", "--url", url,
+                         "--json")  # fmt: skip
+    assert code == 0, err
+    ref = json.loads(out)["reference"]
+    code, out, _ = run("subject", "screen", ref, "--user", "coord", "--url", url, "--json")
+    assert json.loads(out)["status"] == "screening"
+    # an illegal step: one line on stderr, exit status 2
+    code, out, err = run("subject", "enrol", ref, "--user", "coord", "--url", url)
+    assert code == 2 and "only an eligible subject" in err and err.count("\n") == 1
+    code, out, err = run("subject", "enrol", ref, "--user", "coord", "--url", url + "x")
+    assert code == 2
+    code, out, _ = run("trial", "status", "--user", "coord", "--url", url, "--json")
+    assert json.loads(out)["recommendation"]["next_level"] == 1
+    code, out, _ = run("audit", "verify", "--user", "root", "--url", url, "--json")
+    assert code == 0 and json.loads(out)["ok"] is True
+    code, out, err = run("audit", "verify", "--user", "coord", "--url", url)
+    assert code == 2 and "audit.verify" in err
+    code, out, _ = run("registry", "purge", "--dry-run", "--user", "root", "--url", url, "--json")
+    assert json.loads(out)["purged"] == []
+    monkeypatch.setenv("RADIOTRIAL_PASSWORD", "wrong password")
+    code, out, err = run("trial", "status", "--user", "coord", "--url", url)
+    assert code == 2 and "wrong password" in err
