@@ -16,6 +16,7 @@ from radiotrial.cli.ctcae import ctcae_app
 from radiotrial.cli.demo import demo
 from radiotrial.cli.design import design_app
 from radiotrial.cli.dose import dose_app
+from radiotrial.cli.dosimetry import dose_plan, dose_run
 from radiotrial.cli.eligibility import eligibility_app
 from radiotrial.cli.imaging import imaging_app
 from radiotrial.cli.nuclide import nuclide
@@ -53,6 +54,8 @@ app.add_typer(ctcae_app, name="ctcae")
 app.add_typer(imaging_app, name="imaging")
 app.add_typer(phantom_app, name="phantom")
 app.add_typer(design_app, name="design")
+dose_app.command(name="run")(dose_run)
+dose_app.command(name="plan")(dose_plan)
 app.add_typer(dose_app, name="dose")
 register_transport(app)
 register_registry_commands(app)
