@@ -75,8 +75,9 @@ def test_psf_width_and_count_conservation() -> None:
     corrected, _detected, per_bq = simulate_counts(
         act, np.ones_like(act), (2.0, 2.0, 2.0), settings, decay_per_s=LAM_S, rng=_Mean()
     )
-    # noise-free, no attenuation: total preserved exactly by the reflecting Gaussian
-    assert corrected.sum() == pytest.approx(1e6 * per_bq, rel=1e-9)
+    # noise-free, no attenuation: total preserved by the reflecting Gaussian (the blur runs
+    # in float32: 1e-5 relative)
+    assert corrected.sum() == pytest.approx(1e6 * per_bq, rel=1e-5)
     profile = corrected.sum(axis=(0, 1))
     x = (np.arange(41) - 20) * 2.0
     sigma = math.sqrt(np.sum(profile * x**2) / profile.sum())
@@ -114,7 +115,8 @@ def test_attenuation_correction_is_unbiased() -> None:
     corrected, _, per_bq = simulate_counts(
         act, tau, (4.8, 4.8, 4.8), acquisition_settings(), decay_per_s=LAM_S, rng=_Mean()
     )
-    assert corrected.sum() == pytest.approx(per_bq * act.sum(), rel=1e-9)
+    # float32 blur: 1e-5 relative
+    assert corrected.sum() == pytest.approx(per_bq * act.sum(), rel=1e-5)
 
 
 def test_rigid_translation_is_an_exact_shift() -> None:
