@@ -37,7 +37,7 @@ from radiotrial.services import (
     update_adverse_event,
 )
 from tests.registry._fixtures import PASSWORD, Clock, Staff
-from tests.services._helpers import identity, make_eligible
+from tests.services._helpers import identity, make_eligible, screening_evidence
 
 
 def _audit_count(ctx: ServiceContext) -> int:
@@ -254,3 +254,64 @@ def test_retention_purge(ctx: ServiceContext, staff: Staff, clock: Clock) -> Non
         assert purge.subject_code == old and "Zhang40" not in (purge.old or "")
         assert verify_chain(s).ok
     assert math.isclose(res.retention_days, 180.0)
+
+
+def test_eligibility_engine_feeds_the_signed_decision(ctx: ServiceContext, staff: Staff) -> None:
+    import json
+    from importlib import resources
+
+    from radiotrial.services import decide_eligibility, evaluate_record, open_screening
+
+    def example(name: str, code: str) -> dict[str, object]:
+        ref = resources.files("radiotrial.eligibility").joinpath("examples", f"patient-{name}.json")
+        return {**json.loads(ref.read_text("utf-8")), "subject_id": code}
+
+    codes = []
+    for i in (50, 51):
+        code = register_prescreen(ctx, identity(i), consents={"contact": True}).reference
+        open_screening(ctx, staff.coordinator, code)
+        record_evidence(ctx, staff.coordinator, code, screening_evidence(ctx))
+        codes.append(code)
+    good = evaluate_record(ctx, staff.investigator, codes[0], example("eligible", codes[0]))
+    assert good["overall"] == "eligible"
+    ids = {c.id for c in (*ctx.protocol.eligibility.inclusion, *ctx.protocol.eligibility.exclusion)}
+    assert {c["id"] for c in good["criteria"]} == ids
+    decide_eligibility(ctx, staff.investigator, codes[0], overall="eligible",
+                       criteria=good["criteria"], reason="engine result reviewed",
+                       password=PASSWORD)  # fmt: skip
+    bad = evaluate_record(ctx, staff.investigator, codes[1], example("ineligible", codes[1]))
+    assert bad["overall"] == "ineligible"
+    with pytest.raises(ValidationError, match="override_reason"):
+        decide_eligibility(ctx, staff.investigator, codes[1], overall="eligible",
+                           criteria=bad["criteria"], reason="x", password=PASSWORD)  # fmt: skip
+    decide_eligibility(ctx, staff.investigator, codes[1], overall="ineligible",
+                       criteria=bad["criteria"], reason="fails " + ", ".join(bad["failed"]),
+                       password=PASSWORD)  # fmt: skip
+    assert subject_status(ctx, staff.monitor, codes[1])["status"] == "ineligible"
+    with pytest.raises(ValidationError, match="subject_id"):
+        evaluate_record(ctx, staff.investigator, codes[0], example("eligible", codes[1]))
+
+
+def test_safety_engine_categorises_and_proposes(
+    ctx: ServiceContext, staff: Staff, clock: Clock
+) -> None:
+    from radiotrial.services import propose_dlt
+
+    code = make_eligible(ctx, staff.coordinator, staff.investigator, 60)
+    enrol(ctx, staff.coordinator, code)
+    assert propose_dlt(ctx, staff.monitor, code)["status"] == "pending"
+    _administer(ctx, staff, code)
+    clock.advance(days=10)
+    aespid = report_adverse_event(
+        ctx, staff.coordinator, code, aeterm="Platelet count decreased", aetoxgr=4,
+        aestdtc=clock.now - timedelta(days=2), aerel="probable",
+    )  # fmt: skip
+    st = subject_status(ctx, staff.monitor, code)
+    assert st["adverse_events"][0]["AESPID"] == aespid
+    proposal = propose_dlt(ctx, staff.monitor, code)
+    # CTCAE v5.0: platelet count decreased is haematologic; grade 4, probable → rule DLT-H
+    assert proposal["status"] == "dlt"
+    assert proposal["events"][0]["rule_id"] == "DLT-H"
+    out = adjudicate_dlt(ctx, staff.investigator, code, aespid, is_dlt=True, rule_id="DLT-H",
+                         rationale="as proposed", password=PASSWORD)  # fmt: skip
+    assert out["in_window"] is True

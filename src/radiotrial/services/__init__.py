@@ -4,7 +4,9 @@ Each function takes a :class:`ServiceContext` (registry, protocol, vault, clock)
 :class:`radiotrial.registry.Actor`, checks the actor's permission, and runs as one serialised
 write transaction: the change, its milestones and its audit entries commit together or not at
 all. The science and trial-design packages are called through thin adapters
-(:func:`design_for` for :mod:`radiotrial.escalation`).
+(:func:`design_for` for :mod:`radiotrial.escalation`, :func:`evaluate_record` for
+:mod:`radiotrial.eligibility`, :func:`propose_dlt` and the CTCAE category for
+:mod:`radiotrial.safety`).
 """
 
 from radiotrial.services._context import PORTAL, ServiceContext
@@ -21,6 +23,7 @@ from radiotrial.services._retention import PurgeResult, purge_prescreen
 from radiotrial.services._safety import (
     ATTRIBUTIONS,
     adjudicate_dlt,
+    propose_dlt,
     report_adverse_event,
     update_adverse_event,
 )
@@ -31,6 +34,7 @@ from radiotrial.services._subjects import (
     change_status,
     correct_identity,
     decide_eligibility,
+    evaluate_record,
     open_screening,
     record_evidence,
     register_prescreen,
@@ -67,8 +71,10 @@ __all__ = [
     "dlt_outcome",
     "enrol",
     "escalation_state",
+    "evaluate_record",
     "export_data",
     "open_screening",
+    "propose_dlt",
     "purge_prescreen",
     "record_administration",
     "record_dosimetry",

@@ -22,11 +22,74 @@ from radiotrial.registry._audit import audited_create, audited_update
 from radiotrial.services._context import ServiceContext, get_subject
 from radiotrial.units import check_aware
 
-__all__ = ["ATTRIBUTIONS", "adjudicate_dlt", "report_adverse_event", "update_adverse_event"]
+__all__ = [
+    "ATTRIBUTIONS",
+    "adjudicate_dlt",
+    "propose_dlt",
+    "report_adverse_event",
+    "update_adverse_event",
+]
 
 ATTRIBUTIONS = ("unrelated", "unlikely", "possible", "probable", "definite")
 _AE_FIELDS = {"aeterm", "aedecod", "aebodsys", "aetoxgr", "aeser", "aerel", "aeacn", "aeout",
               "aestdtc", "aeendtc", "haematologic"}  # fmt: skip
+
+
+def _category(aedecod: str, aebodsys: str | None) -> str:
+    from radiotrial.safety import event_category, parse_adverse_event
+
+    ae = parse_adverse_event(
+        {"USUBJID": "x", "AESEQ": 1, "AETERM": aedecod, "AEDECOD": aedecod, "AEBODSYS": aebodsys,
+         "AETOXGR": 1, "AESER": "N", "AEREL": "unrelated", "AESTDTC": "2000-01-01"}
+    )  # fmt: skip
+    return event_category(ae)
+
+
+def _sdtm(ae: AdverseEvent, code: str) -> dict[str, Any]:
+    """A registry adverse event as an SDTM AE record for :mod:`radiotrial.safety`."""
+    return {
+        "USUBJID": code, "AESEQ": ae.aespid, "AETERM": ae.aeterm, "AEDECOD": ae.aedecod,
+        "AEBODSYS": ae.aebodsys, "AETOXGR": ae.aetoxgr, "AESER": ae.aeser, "AEREL": ae.aerel,
+        "AESTDTC": ae.aestdtc.date().isoformat(),
+        "AEENDTC": None if ae.aeendtc is None else ae.aeendtc.date().isoformat(),
+    }  # fmt: skip
+
+
+def propose_dlt(ctx: ServiceContext, actor: Actor, code: str) -> dict[str, Any]:
+    """The rule-based DLT verdicts of :func:`radiotrial.safety.adjudicate_dlt` for a subject.
+
+    A proposal for the investigator, who records the adjudication (e-signed) with
+    :func:`adjudicate_dlt`; nothing is written here. Dates are compared by calendar day (the
+    resolution of SDTM dates).
+    """
+    from radiotrial.safety import adjudicate_dlt as rule_based
+
+    require_permission(actor, "trial.read")
+    now = ctx.now()
+    with ctx.registry.read() as session:
+        subject = get_subject(session, code)
+        admins = session.execute(
+            sa.select(Administration).where(Administration.subject_id == subject.id)
+        ).scalars()
+        administrations = {a.cycle: a.administered_at.date() for a in admins}
+        if min(ctx.protocol.dlt.evaluated_cycles) not in administrations:
+            return {"subject": code, "status": "pending", "reason": "no evaluated cycle given yet",
+                    "events": []}  # fmt: skip
+        events = session.execute(
+            sa.select(AdverseEvent).where(AdverseEvent.subject_id == subject.id)
+        ).scalars()
+        off = subject.status_at.date() if subject.status in ("off-study", "withdrawn") else None
+        outcome = rule_based(
+            [_sdtm(ae, code) for ae in events], definition=ctx.protocol.dlt,
+            administrations=administrations, as_of=now.date(), subject_id=code,
+            dose_level=subject.dose_level, off_study=off,
+        )  # fmt: skip
+    return {
+        "subject": code,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "events": [e.to_dict() for e in outcome.events],
+    }
 
 
 def _check_ae(fields: dict[str, Any], now: datetime) -> None:
@@ -62,7 +125,7 @@ def report_adverse_event(
     aetoxgr: int,
     aestdtc: datetime,
     aerel: Literal["unrelated", "unlikely", "possible", "probable", "definite"],
-    haematologic: bool,
+    haematologic: bool | None = None,
     aedecod: str | None = None,
     aebodsys: str | None = None,
     aeser: Literal["Y", "N"] = "N",
@@ -70,8 +133,14 @@ def report_adverse_event(
     aeout: str | None = None,
     aeendtc: datetime | None = None,
 ) -> int:
-    """Report an adverse event; returns its sponsor-defined identifier AESPID."""
+    """Report an adverse event; returns its sponsor-defined identifier AESPID.
+
+    ``haematologic`` defaults to the CTCAE v5.0 category of AEDECOD (or the system organ class
+    "Blood and lymphatic system disorders") as :func:`radiotrial.safety.event_category` gives it.
+    """
     require_permission(actor, "ae.report")
+    if haematologic is None:
+        haematologic = _category(aedecod or aeterm, aebodsys) == "haematologic"
     fields: dict[str, Any] = {
         "aeterm": aeterm.strip(),
         "aedecod": (aedecod or aeterm).strip(),

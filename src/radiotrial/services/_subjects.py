@@ -48,6 +48,7 @@ __all__ = [
     "change_status",
     "correct_identity",
     "decide_eligibility",
+    "evaluate_record",
     "open_screening",
     "record_evidence",
     "register_prescreen",
@@ -403,21 +404,45 @@ def _check_criteria(ctx: ServiceContext, overall: str, criteria: list[dict[str, 
         cid = c.get("id")
         if cid not in inclusion | exclusion:
             raise ValidationError(f"criteria[{i}].id", cid, "not a criterion of the protocol")
-        if c.get("status") not in ("met", "not_met", "pending"):
-            raise ValidationError(f"criteria[{i}].status", c.get("status"), "met|not_met|pending")
+        if c.get("status") not in ("met", "not_met", "pending", "not_applicable"):
+            raise ValidationError(
+                f"criteria[{i}].status", c.get("status"), "met|not_met|pending|not_applicable"
+            )
         seen.add(cid)
     missing = sorted((inclusion | exclusion) - seen)
     if missing:
         raise ValidationError("criteria", missing, "every protocol criterion needs a result")
     if overall == "eligible":
         for c in criteria:
-            ok = (c["status"] == "met") if c["id"] in inclusion else (c["status"] == "not_met")
+            wanted = "met" if c["id"] in inclusion else "not_met"
+            ok = c["status"] in (wanted, "not_applicable")
             if not ok and not str(c.get("override_reason") or "").strip():
                 raise ValidationError(
                     f"criteria.{c['id']}",
                     c["status"],
                     "blocks 'eligible'; give an override_reason to override it",
                 )
+
+
+def evaluate_record(
+    ctx: ServiceContext, actor: Actor, code: str, record: dict[str, Any]
+) -> dict[str, Any]:
+    """Run :func:`radiotrial.eligibility.evaluate_eligibility` on a screening record.
+
+    The record is pseudonymous (its ``subject_id`` must be the subject's code); the result, one
+    entry per criterion with status, evidence and reason, is what :func:`decide_eligibility`
+    takes as ``criteria`` once the investigator has reviewed it. Nothing is written.
+    """
+    from radiotrial.eligibility import evaluate_eligibility, parse_patient_record
+
+    require_permission(actor, "eligibility.decide")
+    parsed = parse_patient_record(record)
+    if parsed.subject_id != code:
+        raise ValidationError("record.subject_id", parsed.subject_id, f"expected {code}")
+    with ctx.registry.read() as session:
+        get_subject(session, code)
+    as_of = parsed.assessment_date or ctx.now().date()
+    return evaluate_eligibility(parsed, ctx.protocol, as_of=as_of).to_dict()
 
 
 def decide_eligibility(
@@ -433,8 +458,10 @@ def decide_eligibility(
     """Record the investigator's decision, sign it (re-authentication), move the subject.
 
     ``criteria`` holds one result per protocol criterion (``id``, ``status`` met / not_met /
-    pending, ``evidence``, ``reason``, optional ``override_reason``), e.g. the output of
-    :mod:`radiotrial.eligibility`. 'eligible' also needs every screening test within its window.
+    pending / not_applicable, ``evidence``, ``reason``, optional ``override_reason``), e.g. the
+    ``criteria`` of :func:`evaluate_record`. An exclusion criterion states the excluding
+    condition, so ``not_met`` is what an eligible subject has. 'eligible' also needs every
+    screening test within its window.
     """
     require_permission(actor, "eligibility.decide")
     if overall not in ("eligible", "ineligible"):
