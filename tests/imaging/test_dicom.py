@@ -156,3 +156,27 @@ def test_timezone_kept(tmp_path: Path, study: DicomStudy) -> None:
     back = read_nm_image(path)
     assert back.volume.acquisition_time is not None
     assert back.volume.acquisition_time.utcoffset() == SHANGHAI.utcoffset(None)
+
+
+def test_seg_keeps_label_values(tmp_path: Path, study: DicomStudy, labels_ct) -> None:
+    """Segment numbers must run 1..N (PS3.3 C.8.20.2); the label values 3 and 6 come back."""
+    ct, lab = labels_ct
+    ct_dir = write_ct_series(ct, tmp_path / "ct", study=study)
+    labels = ct.with_array(lab * 3, units="label")
+    names = {3: "liver", 6: "tumour 1"}
+    seg = write_seg(labels, names, tmp_path / "seg.dcm", reference=ct_dir)
+    ds = pydicom.dcmread(seg)
+    assert [int(s.SegmentNumber) for s in ds.SegmentSequence] == [1, 2]
+    assert [s.TrackingID for s in ds.SegmentSequence] == ["label 3: liver", "label 6: tumour 1"]
+    got, got_names = read_seg(seg, reference=ct_dir)
+    np.testing.assert_array_equal(got.array, lab * 3)
+    assert got_names == names
+    report = run_dciodvfy(seg)
+    assert "Error" not in report, report
+    # a SEG from elsewhere (no radiotrial Tracking ID) reads as its segment numbers
+    for item in ds.SegmentSequence:
+        del item.TrackingID, item.TrackingUID
+    ds.save_as(seg)
+    got, got_names = read_seg(seg, reference=ct_dir)
+    np.testing.assert_array_equal(got.array, lab)
+    assert got_names == {1: "liver", 2: "tumour 1"}

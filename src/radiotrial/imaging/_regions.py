@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -105,6 +106,26 @@ def _property_codes(name: str) -> tuple[Any, Any]:
 
 
 # ---- DICOM SEG -------------------------------------------------------------------------------
+_TRACKING_LABEL: Final = re.compile(r"^label (\d+):")
+
+
+def _tracking_uid(patient_id: str, label: int, name: str) -> str:
+    """A UID stable for one patient's region across time points (UUID-5, PS3.5 B.2)."""
+    text = f"radiotrial-region:{patient_id}:{label}:{name}"
+    return f"2.25.{uuid.uuid5(uuid.NAMESPACE_URL, text).int}"
+
+
+def _label_values(seg: Any, numbers: list[int]) -> list[int]:
+    """Label value of each segment: from radiotrial's Tracking ID, else the segment number."""
+    values = []
+    for n in numbers:
+        m = _TRACKING_LABEL.match(str(seg.get_segment_description(n).tracking_id or ""))
+        values.append(int(m.group(1)) if m else n)
+    if len(set(values)) != len(values) or min(values, default=1) < 1:
+        return numbers  # not written by radiotrial (or edited): keep the segment numbers
+    return values
+
+
 def write_seg(
     labels: Volume,
     names: Mapping[int, str],
@@ -123,6 +144,8 @@ def write_seg(
         ``units == "label"``, integer array on exactly the grid of ``reference``.
     names : mapping int → str
         Region name of each label value (every non-zero value present must be named).
+        Segments are numbered 1..N in label order (PS3.3 C.8.20.2); each keeps its label
+        value in Tracking ID (0062,0020) so that :func:`read_seg` restores it.
     path : path
         Output file (temporary sibling then rename).
     reference : path or DicomSeries
@@ -154,6 +177,7 @@ def write_seg(
     sources = [read_dataset(Path(h.filename)) for h in headers]
     onehot = np.stack([labels.array == n for n in numbers], axis=-1).astype(np.uint8)
     descriptions = []
+    patient = str(headers[0].get("PatientID", ""))
     for i, n in enumerate(numbers, start=1):
         category, ptype = _property_codes(names[n])
         descriptions.append(
@@ -166,6 +190,10 @@ def write_seg(
                 algorithm_identification=hd.AlgorithmIdentificationSequence(
                     name="radiotrial", version="1", family=codes.DCM.ArtificialIntelligence
                 ),
+                # segment numbers must run 1..N (PS3.3 C.8.20.2); the label value rides in
+                # the Tracking ID, the same region of the same patient keeps one Tracking UID
+                tracking_id=f"label {n}: {names[n]}"[:64],
+                tracking_uid=_tracking_uid(patient, n, str(names[n])),
             )
         )
     seg = hd.seg.Segmentation(
@@ -204,9 +232,11 @@ def read_seg(
     Returns
     -------
     labels : Volume
-        ``units == "label"``, int32; overlapping segments keep the highest segment number.
+        ``units == "label"``, int32. Values are the label values radiotrial wrote (kept in
+        Tracking ID (0062,0020) as ``"label N: name"``), else the segment numbers;
+        overlapping segments keep the highest value.
     names : dict int → str
-        SegmentLabel of each segment number.
+        SegmentLabel (0062,0005) of each label value.
 
     Raises
     ------
@@ -239,6 +269,7 @@ def read_seg(
                 f"series {series.series_instance_uid}",
             )
         numbers = [int(n) for n in seg.get_segment_numbers()]
+        values = _label_values(seg, numbers)
         try:
             pix = seg.get_pixels_by_source_instance(
                 source_sop_instance_uids=uids,
@@ -249,9 +280,12 @@ def read_seg(
         except (ValueError, KeyError, RuntimeError) as exc:
             raise InputFileError(p, f"PixelData (7FE0,0010) cannot be mapped: {exc}") from None
         out = np.zeros(grid.shape, dtype=np.int32)
-        for i, n in enumerate(numbers):
-            out[np.asarray(pix[..., i]) > 0] = n
-        names = {n: str(seg.get_segment_description(n).segment_label) for n in numbers}
+        for i in np.argsort(values, kind="stable"):  # overlaps: the highest label wins
+            out[np.asarray(pix[..., i]) > 0] = values[i]
+        names = {
+            v: str(seg.get_segment_description(n).segment_label)
+            for n, v in zip(numbers, values, strict=True)
+        }
         return grid.with_array(out, units="label"), names
 
     # ---- RTSTRUCT --------------------------------------------------------------------------------
