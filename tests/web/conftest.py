@@ -144,3 +144,40 @@ def services_app(db_url: str, vault_key: str, tmp_path: Path) -> Any:
     app = create_app(settings(db_url=db_url, vault_key=vault_key, outbox_dir=tmp_path / "outbox"))
     assert isinstance(app.state.web.backend, ServicesBackend)
     return app
+
+
+PASSWORD = "correct horse battery staple 7"
+ROLES = ("admin", "coordinator", "investigator", "physicist", "statistician", "monitor")
+
+
+@pytest.fixture
+def staff_app(services_app: Any) -> Any:
+    """The services app with one account per role (user name = role name)."""
+    from radiotrial.registry import Actor
+    from radiotrial.services import create_user
+
+    ctx = services_app.state.services
+    admin = create_user(
+        ctx, None, username="admin", full_name="Admin", role="admin", password=PASSWORD
+    )
+    for role in ROLES[1:]:
+        create_user(ctx, admin, username=role, full_name=role.title(), role=role, password=PASSWORD)
+    assert isinstance(admin, Actor)
+    return services_app
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Sign in through the form; return the session's CSRF token."""
+    r = client.post(
+        "/staff/login", data={"username": username, "password": password}, follow_redirects=True
+    )
+    assert r.status_code == 200, r.text[:500]
+    match = re.search(r'name="csrf_token" value="([^"]+)"', r.text)
+    assert match
+    return match.group(1)
+
+
+def api_token(client: TestClient, username: str) -> dict[str, str]:
+    r = client.post("/api/v1/token", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -8,14 +8,23 @@ from typing import Any
 
 import pydantic
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from radiotrial.errors import RadiotrialError, ValidationError
 from radiotrial.protocol import Protocol, bundled_protocol, load_protocol
+from radiotrial.registry import (
+    AuthenticationError,
+    ConflictError,
+    PermissionDeniedError,
+    RecordNotFoundError,
+)
 from radiotrial.services import ServiceContext
+from radiotrial.web._api import api_router
+from radiotrial.web._auth import SessionStore, TokenSigner
 from radiotrial.web._context import WebContext
 from radiotrial.web._facts import public_facts
 from radiotrial.web._forms import N_
@@ -33,6 +42,7 @@ from radiotrial.web._security import (
 )
 from radiotrial.web._services import ServicesBackend, service_context
 from radiotrial.web._settings import WebSettings, get_settings
+from radiotrial.web._staff import StaffState, staff_router
 
 __all__ = ["create_app", "load_settings"]
 
@@ -132,7 +142,16 @@ def create_app(
     app.state.settings = settings
     static = resources.files("radiotrial.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    app.include_router(portal_router)
+    if services is not None:
+        app.state.staff = StaffState(
+            services,
+            SessionStore(settings.session_idle_s, settings.session_max_s),
+            RateLimiter(settings.login_max_failures, settings.login_lockout_s),
+        )
+        app.state.token_signer = TokenSigner(settings.signing_key(), settings.api_token_s)
+    app.include_router(api_router)
+    app.include_router(staff_router)
+    app.include_router(portal_router)  # last: its /{lang}/{page} pattern is the broadest
     _install_error_pages(app, ctx)
     app.add_middleware(SecurityHeadersMiddleware, headers=security_headers(production))
     # added last = outermost user middleware: oversize bodies are refused before any parsing
@@ -140,13 +159,41 @@ def create_app(
     return app
 
 
+_DOMAIN_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (PermissionDeniedError, 403),
+    (AuthenticationError, 403),
+    (RecordNotFoundError, 404),
+    (ConflictError, 409),
+)
+
+
 def _install_error_pages(app: FastAPI, ctx: WebContext) -> None:
-    def page(request: Request, status: int, headers: dict[str, str] | None = None) -> Response:
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": _status_text(status)}, status, headers=headers)
-        lang = language_of_path(request.url.path) or negotiate(
-            request.headers.get("accept-language")
-        )
+    def page(
+        request: Request,
+        status: int,
+        headers: dict[str, str] | None = None,
+        detail: str | None = None,
+    ) -> Response:
+        path = request.url.path
+        if path.startswith("/api/"):
+            return JSONResponse({"detail": detail or _status_text(status)}, status, headers=headers)
+        if path.startswith("/staff"):
+            if status == 401:
+                return RedirectResponse("/staff/login", status_code=303)
+            return ctx.renderer.response(
+                request,
+                "en",
+                "staff/error.html",
+                {
+                    "status": status,
+                    "detail": detail or _status_text(status),
+                    "facts": ctx.facts,
+                    "session": None,
+                },
+                status_code=status,
+                headers=headers,
+            )
+        lang = language_of_path(path) or negotiate(request.headers.get("accept-language"))
         return ctx.renderer.response(
             request,
             lang,
@@ -163,15 +210,15 @@ def _install_error_pages(app: FastAPI, ctx: WebContext) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": exc.errors()}, 422)
+            return JSONResponse({"detail": jsonable_encoder(exc.errors())}, 422)
         return page(request, 400)
 
     @app.exception_handler(RadiotrialError)
     async def _domain(request: Request, exc: RadiotrialError) -> Response:
         log.warning("refused %s %s: %s", request.method, request.url.path, exc)
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": str(exc)}, 422)
-        return page(request, 422)
+        status = next((code for kind, code in _DOMAIN_STATUS if isinstance(exc, kind)), 422)
+        # staff and API clients are signed in: the message names the field, value and rule
+        return page(request, status, detail=str(exc))
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:

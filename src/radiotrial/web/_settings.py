@@ -92,6 +92,7 @@ class WebSettings(BaseSettings):
     login_lockout_s: float = Field(900.0, gt=0, description="Throttle duration after failures.")
     session_idle_s: float = Field(1800.0, gt=0, description="Staff session idle timeout.")
     session_max_s: float = Field(12 * 3600.0, gt=0, description="Staff session absolute lifetime.")
+    api_token_s: float = Field(3600.0, gt=0, description="Lifetime of an API bearer token.")
     secure_cookies: bool | None = Field(
         None, description="Secure flag on cookies; default: on in production, off in development."
     )

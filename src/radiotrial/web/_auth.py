@@ -1,0 +1,125 @@
+"""Staff authentication: server-side sessions, idle timeout, login throttling, API tokens.
+
+Passwords are checked by :func:`radiotrial.services.authenticate` (Argon2id hashes in the
+registry). A browser session is a random 256-bit id in an HttpOnly, SameSite=Strict cookie
+(Secure in production) pointing at a server-side record, so logout and the idle timeout
+really end it (OWASP Session Management Cheat Sheet). Programmatic clients exchange a password
+for a signed, time-limited bearer token.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from radiotrial.registry import Actor, permission_matrix
+
+__all__ = [
+    "SESSION_COOKIE",
+    "SessionStore",
+    "StaffSession",
+    "TokenSigner",
+    "allowed",
+]
+
+SESSION_COOKIE: Final = "rt_session"
+
+
+def allowed(actor: Actor, action: str) -> bool:
+    """Whether ``actor``'s role grants ``action`` (``data/roles.yaml``)."""
+    return permission_matrix().allows(actor.role, action)
+
+
+@dataclass
+class StaffSession:
+    """One signed-in browser."""
+
+    id: str
+    actor: Actor
+    created: float
+    last_seen: float
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+
+
+class SessionStore:
+    """In-process session records with idle and absolute timeouts (thread-safe).
+
+    One server process holds the sessions; a restart signs everyone out, which is the safe
+    failure for a clinical application.
+    """
+
+    def __init__(
+        self, idle_s: float, max_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.idle_s = idle_s
+        self.max_s = max_s
+        self._clock = clock
+        self._sessions: dict[str, StaffSession] = {}
+        self._lock = threading.Lock()
+
+    def create(self, actor: Actor) -> StaffSession:
+        now = self._clock()
+        session = StaffSession(secrets.token_urlsafe(32), actor, now, now)
+        with self._lock:
+            self._purge(now)
+            self._sessions[session.id] = session
+        return session
+
+    def get(self, session_id: str | None) -> StaffSession | None:
+        """The live session for ``session_id`` (touching it), or None if unknown or expired."""
+        if not session_id:
+            return None
+        now = self._clock()
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                return None
+            if now - session.last_seen > self.idle_s or now - session.created > self.max_s:
+                del self._sessions[session_id]
+                return None
+            session.last_seen = now
+            return session
+
+    def end(self, session_id: str | None) -> None:
+        with self._lock:
+            self._sessions.pop(session_id or "", None)
+
+    def _purge(self, now: float) -> None:
+        dead = [
+            sid
+            for sid, s in self._sessions.items()
+            if now - s.last_seen > self.idle_s or now - s.created > self.max_s
+        ]
+        for sid in dead:
+            del self._sessions[sid]
+
+
+class TokenSigner:
+    """Bearer tokens: the signed username and role, valid for ``max_age_s``."""
+
+    def __init__(self, secret_key: str, max_age_s: float) -> None:
+        self._serializer = URLSafeTimedSerializer(secret_key, salt="radiotrial.api-token")
+        self.max_age_s = max_age_s
+
+    def issue(self, actor: Actor) -> str:
+        return self._serializer.dumps([actor.username, actor.role, actor.full_name])
+
+    def verify(self, token: str) -> Actor | None:
+        try:
+            data = self._serializer.loads(token, max_age=int(self.max_age_s))
+        except (SignatureExpired, BadSignature):
+            return None
+        if not (
+            isinstance(data, list) and len(data) == 3 and all(isinstance(x, str) for x in data)
+        ):
+            return None
+        try:
+            return Actor(data[0], data[1], data[2])
+        except ValueError:
+            return None

@@ -1,0 +1,365 @@
+"""The staff application (server-rendered) and its access rules.
+
+Every route names the permission it needs (``data/roles.yaml`` via
+:func:`radiotrial.registry.permission_matrix`); anonymous browsers are sent to the login page
+and wrong roles get 403. Every state change is a services-layer use case (one transaction with
+its audit entries); the forms carry the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from datetime import datetime
+from typing import Annotated, Any, Final
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.responses import RedirectResponse, Response
+
+from radiotrial.errors import ValidationError
+from radiotrial.protocol import variable_catalogue
+from radiotrial.registry import AuthenticationError
+from radiotrial.services import (
+    EvidenceItem,
+    ServiceContext,
+    authenticate,
+    decide_eligibility,
+    enrol,
+    open_screening,
+    record_evidence,
+    reveal_identity,
+    screening_checklist,
+    subject_status,
+    take_forward,
+    trial_status,
+    verify_audit,
+)
+from radiotrial.web._auth import SESSION_COOKIE, SessionStore, StaffSession, allowed
+from radiotrial.web._context import client_address, context_of
+from radiotrial.web._portal import _read_form
+from radiotrial.web._screening import evaluate_subject, list_subjects
+from radiotrial.web._security import RateLimiter
+
+__all__ = ["STAFF_TIME_ZONE", "StaffState", "criteria_for_decision", "staff_router"]
+
+log = logging.getLogger("radiotrial.web.staff")
+STAFF_TIME_ZONE: Final = ZoneInfo("Asia/Shanghai")  # the trial site's clock for staff forms
+
+staff_router = APIRouter(prefix="/staff", include_in_schema=False)
+
+
+class StaffState:
+    """Sessions and login throttles of one app."""
+
+    def __init__(self, services: ServiceContext, sessions: SessionStore, limiter: RateLimiter):
+        self.services = services
+        self.sessions = sessions
+        self.login_limiter = limiter
+
+
+def _state(request: Request) -> StaffState:
+    state: StaffState | None = getattr(request.app.state, "staff", None)
+    if state is None:
+        raise HTTPException(404)
+    return state
+
+
+def require(action: str) -> Any:
+    """Dependency: a live session whose role grants ``action`` (else login redirect / 403)."""
+
+    def dependency(request: Request) -> StaffSession:
+        state = _state(request)
+        session = state.sessions.get(request.cookies.get(SESSION_COOKIE))
+        if session is None:
+            raise HTTPException(401)
+        if not allowed(session.actor, action):
+            raise HTTPException(403)
+        return session
+
+    dependency.__name__ = f"require_{action.replace('.', '_')}"
+    dependency.action = action  # type: ignore[attr-defined]
+    return Depends(dependency)
+
+
+Reader = Annotated[StaffSession, require("trial.read")]
+
+
+async def _checked_form(request: Request, session: StaffSession) -> dict[str, str]:
+    data = await _read_form(request)
+    if not secrets.compare_digest(data.get("csrf_token", ""), session.csrf):
+        raise HTTPException(403)
+    return data
+
+
+def _page(request: Request, session: StaffSession | None, name: str, **ctx: Any) -> Response:
+    web = context_of(request)
+    return web.renderer.response(
+        request,
+        "en",
+        name,
+        {"session": session, "facts": web.facts, "allowed": allowed, **ctx},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _back(code: str, note: str | None = None) -> Response:
+    target = f"/staff/subjects/{code}" + (f"?note={note}" if note else "")
+    return RedirectResponse(target, status_code=303)
+
+
+@staff_router.get("/login")
+def login_page(request: Request) -> Response:
+    return _page(request, None, "staff/login.html", error=None)
+
+
+@staff_router.post("/login")
+async def login(request: Request) -> Response:
+    state = _state(request)
+    data = await _read_form(request)
+    username = data.get("username", "")[:64]
+    ip = client_address(request, context_of(request).settings.trust_forwarded_for)
+    keys = (f"user:{username.casefold()}", f"ip:{ip}")
+    if any(state.login_limiter.blocked_for(k) for k in keys):
+        raise HTTPException(429, headers={"Retry-After": str(int(state.login_limiter.window_s))})
+    try:
+        actor = await run_in_threadpool(
+            authenticate, state.services, username, data.get("password", "")
+        )
+    except AuthenticationError:
+        for key in keys:
+            state.login_limiter.hit(key)
+        log.warning("failed staff login for %r from %s", username, ip)
+        response = _page(request, None, "staff/login.html", error="Wrong user name or password.")
+        response.status_code = 401
+        return response
+    state.login_limiter.reset(keys[0])
+    session = state.sessions.create(actor)
+    response = RedirectResponse("/staff/", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.id,
+        httponly=True,
+        samesite="strict",
+        secure=context_of(request).settings.cookies_secure,
+        path="/staff",
+    )
+    return response
+
+
+@staff_router.post("/logout")
+async def logout(request: Request, session: Reader) -> Response:
+    await _checked_form(request, session)
+    _state(request).sessions.end(session.id)
+    response = RedirectResponse("/staff/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/staff")
+    return response
+
+
+@staff_router.get("/")
+def queue(request: Request, session: Reader) -> Response:
+    ctx = _state(request).services
+    requests = list_subjects(ctx, session.actor, statuses=("potential-candidate",))
+    pipeline = list_subjects(ctx, session.actor, statuses=("candidate", "screening", "eligible"))
+    return _page(request, session, "staff/queue.html", requests=requests, pipeline=pipeline)
+
+
+@staff_router.get("/subjects")
+def subjects(request: Request, session: Reader) -> Response:
+    rows = list_subjects(_state(request).services, session.actor)
+    return _page(request, session, "staff/subjects.html", rows=rows)
+
+
+@staff_router.get("/requests/{code}")
+def request_link(code: str, session: Reader) -> Response:
+    """The link in the investigator's e-mail notice."""
+    return RedirectResponse(f"/staff/subjects/{code}", status_code=303)
+
+
+def _screening_variables(ctx: ServiceContext) -> list[tuple[str, str, Any]]:
+    catalogue = variable_catalogue()
+    out = []
+    for test in ctx.protocol.screening_tests:
+        for v in test.variables:
+            if v in catalogue:
+                out.append((test.id, v, catalogue[v]))
+    seen = {v for _, v, _ in out}
+    for crit in (*ctx.protocol.eligibility.inclusion, *ctx.protocol.eligibility.exclusion):
+        if crit.variable not in seen and crit.variable in catalogue:
+            out.append(("", crit.variable, catalogue[crit.variable]))
+            seen.add(crit.variable)
+    return out
+
+
+@staff_router.get("/subjects/{code}")
+def subject_page(request: Request, code: str, session: Reader) -> Response:
+    ctx = _state(request).services
+    status = subject_status(ctx, session.actor, code)
+    checklist = screening_checklist(ctx, session.actor, code)
+    overall, criteria = evaluate_subject(ctx, session.actor, code)
+    return _page(
+        request,
+        session,
+        "staff/subject.html",
+        s=status,
+        checklist=checklist,
+        overall=overall,
+        criteria=criteria,
+        variables=_screening_variables(ctx),
+        identity=None,
+        note=request.query_params.get("note"),
+    )
+
+
+@staff_router.post("/subjects/{code}/identity")
+async def show_identity(
+    request: Request, code: str, session: Annotated[StaffSession, require("identity.read")]
+) -> Response:
+    data = await _checked_form(request, session)
+    ctx = _state(request).services
+    identity = await run_in_threadpool(
+        reveal_identity, ctx, session.actor, code, reason=data.get("reason", "")
+    )
+    status = subject_status(ctx, session.actor, code)
+    overall, criteria = evaluate_subject(ctx, session.actor, code)
+    return _page(
+        request,
+        session,
+        "staff/subject.html",
+        s=status,
+        checklist=screening_checklist(ctx, session.actor, code),
+        overall=overall,
+        criteria=criteria,
+        variables=_screening_variables(ctx),
+        identity=identity.model_dump(exclude_none=True),
+        note=None,
+    )
+
+
+@staff_router.post("/subjects/{code}/forward")
+async def forward(
+    request: Request, code: str, session: Annotated[StaffSession, require("screening.open")]
+) -> Response:
+    data = await _checked_form(request, session)
+    ctx = _state(request).services
+    note = data.get("note") or None
+    if data.get("to") == "screening":
+        await run_in_threadpool(open_screening, ctx, session.actor, code, note=note)
+    else:
+        await run_in_threadpool(take_forward, ctx, session.actor, code, note=note)
+    return _back(code)
+
+
+def _parse_value(raw: str, kind: str) -> float | str | bool:
+    raw = raw.strip()
+    if kind in ("numeric", "score"):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValidationError("value", raw, "a number is needed") from None
+    if kind == "boolean":
+        if raw not in ("true", "false"):
+            raise ValidationError("value", raw, "true or false")
+        return raw == "true"
+    return raw
+
+
+@staff_router.post("/subjects/{code}/evidence")
+async def add_evidence(
+    request: Request, code: str, session: Annotated[StaffSession, require("evidence.record")]
+) -> Response:
+    data = await _checked_form(request, session)
+    ctx = _state(request).services
+    variable = data.get("variable", "")
+    var = variable_catalogue().get(variable)
+    if var is None:
+        raise HTTPException(422)
+    try:
+        observed = datetime.fromisoformat(data.get("observed_at", "")).replace(
+            tzinfo=STAFF_TIME_ZONE
+        )
+    except ValueError:
+        raise HTTPException(422) from None
+    item = EvidenceItem(
+        variable=variable,
+        value=_parse_value(data.get("value", ""), var.kind),
+        observed_at=observed,
+        source_document=data.get("source_document", ""),
+        unit=data.get("unit") or None,
+        test_id=data.get("test_id") or None,
+    )
+    await run_in_threadpool(record_evidence, ctx, session.actor, code, [item])
+    return _back(code)
+
+
+def criteria_for_decision(criteria: list[Any]) -> list[dict[str, Any]]:
+    """Engine results in the form :func:`radiotrial.services.decide_eligibility` records.
+
+    A criterion that does not apply to this patient (``not_applicable``, e.g. the ALT limit for
+    liver metastases when there are none) constrains nothing: it is recorded as satisfied
+    (inclusion met, exclusion not met) with the engine's reason.
+    """
+    out = []
+    for c in criteria:
+        status = c.status
+        if status == "not_applicable":
+            status = "met" if c.kind == "inclusion" else "not_met"
+        out.append(
+            {
+                "id": c.id,
+                "status": status,
+                "engine_status": c.status,
+                "reason": c.reason,
+                "evidence": [e.to_dict() for e in c.evidence],
+            }
+        )
+    return out
+
+
+@staff_router.post("/subjects/{code}/decide")
+async def decide(
+    request: Request, code: str, session: Annotated[StaffSession, require("eligibility.decide")]
+) -> Response:
+    data = await _checked_form(request, session)
+    ctx = _state(request).services
+    overall = data.get("overall", "")
+    if overall not in ("eligible", "ineligible"):
+        raise HTTPException(422)
+    _, criteria = evaluate_subject(ctx, session.actor, code)
+    await run_in_threadpool(
+        lambda: decide_eligibility(
+            ctx,
+            session.actor,
+            code,
+            overall=overall,  # type: ignore[arg-type]
+            criteria=criteria_for_decision(criteria),
+            reason=data.get("reason", ""),
+            password=data.get("password", ""),
+        )
+    )
+    return _back(code)
+
+
+@staff_router.post("/subjects/{code}/enrol")
+async def enrol_subject(
+    request: Request, code: str, session: Annotated[StaffSession, require("subject.enrol")]
+) -> Response:
+    await _checked_form(request, session)
+    result = await run_in_threadpool(enrol, _state(request).services, session.actor, code)
+    return _back(code, f"enrolled-cohort-{result.cohort}-level-{result.dose_level}")
+
+
+@staff_router.get("/escalation")
+def escalation(request: Request, session: Reader) -> Response:
+    status = trial_status(_state(request).services, session.actor)
+    text = json.dumps(status, indent=2, ensure_ascii=False, default=str)
+    return _page(request, session, "staff/escalation.html", trial=status, trial_json=text)
+
+
+@staff_router.get("/audit")
+def audit(request: Request, session: Annotated[StaffSession, require("audit.verify")]) -> Response:
+    report = verify_audit(_state(request).services, session.actor)
+    return _page(request, session, "staff/audit.html", report=report.to_dict())

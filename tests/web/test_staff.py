@@ -1,0 +1,256 @@
+"""Staff application and API: the whole screening path, and refusal on every route."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from radiotrial.registry import Actor, permission_matrix
+from radiotrial.web._auth import SessionStore, TokenSigner
+
+from .conftest import ROLES, SECRET, api_token, login, reference_of, submit
+
+# a complete, eligible screening record for the bundled protocol's criteria
+ELIGIBLE: list[tuple[str, object, str | None, str | None]] = [
+    ("age", 54, "y", None),
+    ("er_percent", 80, "%", None),
+    ("her2_status", "negative", None, None),
+    ("metastatic_or_unresectable", True, None, None),
+    ("recist_measurable", True, None, "recist-imaging"),
+    ("liver_metastases", False, None, "recist-imaging"),
+    ("brain_metastases", "none", None, "recist-imaging"),
+    ("neob_pet_positive", True, None, "neob-pet"),
+    ("prior_endocrine_therapy", True, None, None),
+    ("ecog", 1, None, None),
+    ("life_expectancy", 26, "week", None),
+    ("haemoglobin", 11.8, "g/dL", "labs"),
+    ("platelets", 210, "10^9/L", "labs"),
+    ("wbc", 5.1, "10^9/L", "labs"),
+    ("anc", 3.2, "10^9/L", "labs"),
+    ("egfr", 88, "mL/min/1.73m2", "labs"),
+    ("albumin", 4.0, "g/dL", "labs"),
+    ("bilirubin", 0.6, "xULN", "labs"),
+    ("alt", 0.8, "xULN", "labs"),
+    ("ast", 0.9, "xULN", "labs"),
+    ("prior_radioligand_therapy", False, None, None),
+    ("last_bone_seeking_radionuclide", "2019-03-01", None, None),
+    ("last_systemic_therapy", "2024-01-10", None, None),
+    ("transfusion_to_meet_eligibility", False, None, None),
+    ("pregnant_or_breastfeeding", False, None, "pregnancy-test"),
+    ("diffuse_marrow_involvement", False, None, None),
+]
+
+
+def _evidence(observed: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "variable": var,
+            "value": value,
+            "unit": unit,
+            "observed_at": observed.isoformat(),
+            "source_document": f"screening file, {var}",
+            "test_id": test,
+        }
+        for var, value, unit, test in ELIGIBLE
+    ]
+
+
+def test_request_to_enrolment(staff_app: Any) -> None:
+    with TestClient(staff_app) as public:
+        ref = reference_of(submit(public, "zh").text)
+    with TestClient(staff_app) as coord:
+        csrf = login(coord, "coordinator")
+        queue = coord.get("/staff/")
+        assert ref in queue.text
+        # the e-mail link leads to the request
+        page = coord.get(f"/staff/requests/{ref}")
+        assert f"Subject {ref}" in page.text and "potential-candidate" in page.text
+        r = coord.post(
+            f"/staff/subjects/{ref}/forward",
+            data={"csrf_token": csrf, "to": "screening", "note": "called back"},
+        )
+        assert r.status_code == 200 and 'id="status" class="status">screening<' in r.text
+        # one lab through the form (site time), the rest through the API
+        r = coord.post(
+            f"/staff/subjects/{ref}/evidence",
+            data={
+                "csrf_token": csrf,
+                "variable": "haemoglobin",
+                "value": "7.5",
+                "unit": "g/dL",
+                "observed_at": (datetime.now(UTC) - timedelta(days=2))
+                .astimezone()
+                .strftime("%Y-%m-%dT%H:%M"),
+                "source_document": "lab report 1",
+                "test_id": "labs",
+            },
+        )
+        assert r.status_code == 200
+        assert re.search(r"<td>I-HB</td><td>[^<]*</td><td class=\"status-not_met\">", r.text)
+        headers = api_token(coord, "coordinator")
+        observed = datetime.now(UTC) - timedelta(days=1)
+        r = coord.post(f"/api/v1/subjects/{ref}/evidence", json=_evidence(observed),
+                       headers=headers)  # fmt: skip
+        assert r.status_code == 201, r.text
+        screening = coord.get(f"/api/v1/subjects/{ref}/screening", headers=headers).json()
+        assert screening["overall"] == "eligible"
+        assert {t["status"] for t in screening["checklist"]} == {"complete"}
+        hb = next(c for c in screening["criteria"] if c["id"] == "I-HB")
+        assert hb["status"] == "met"  # the later 11.8 g/dL replaces 7.5 g/dL
+        # a coordinator may not decide eligibility
+        r = coord.post(f"/staff/subjects/{ref}/decide",
+                       data={"csrf_token": csrf, "overall": "eligible", "reason": "x",
+                             "password": "correct horse battery staple 7"})  # fmt: skip
+        assert r.status_code == 403
+    with TestClient(staff_app) as inv:
+        csrf = login(inv, "investigator")
+        page = inv.get(f"/staff/subjects/{ref}")
+        assert 'id="overall">eligible<' in page.text
+        r = inv.post(f"/staff/subjects/{ref}/decide",
+                     data={"csrf_token": csrf, "overall": "eligible", "reason": "all met",
+                           "password": "wrong password"})  # fmt: skip
+        assert r.status_code == 403  # the signature needs the signer's password
+        r = inv.post(f"/staff/subjects/{ref}/decide",
+                     data={"csrf_token": csrf, "overall": "eligible", "reason": "all met",
+                           "password": "correct horse battery staple 7"})  # fmt: skip
+        assert r.status_code == 200 and ">eligible<" in r.text
+        r = inv.post(f"/staff/subjects/{ref}/enrol", data={"csrf_token": csrf})
+        assert r.status_code == 200
+        assert "enrolled-cohort-1-level-1" in r.text
+        status = inv.get(f"/api/v1/subjects/{ref}", headers=api_token(inv, "investigator"))
+        assert status.json()["dose_level"] == 1
+    with TestClient(staff_app) as mon:
+        login(mon, "monitor")
+        assert "Hash chain intact" in mon.get("/staff/audit").text
+        page = mon.get(f"/staff/subjects/{ref}")
+        assert "Show identity" not in page.text  # monitors never see identity data
+
+
+def _flat(routes: list[Any]) -> list[Any]:
+    out = []
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI's included routers
+        out.extend(_flat(included.routes) if included is not None else [route])
+    return out
+
+
+def _routes(app: Any) -> list[tuple[str, str, str]]:
+    out = []
+    for route in _flat(app.routes):
+        path = getattr(route, "path", "")
+        if not (path.startswith("/staff") or path.startswith("/api/v1")):
+            continue
+        actions = [getattr(dep.call, "action", None) for dep in route.dependant.dependencies]
+        action = next((a for a in actions if a), None)
+        for method in route.methods - {"HEAD"}:
+            out.append((method, path, action or ""))
+    return out
+
+
+def test_every_route_refuses_anonymous_and_wrong_roles(staff_app: Any) -> None:
+    routes = _routes(staff_app)
+    public = {("GET", "/staff/login"), ("POST", "/staff/login"), ("POST", "/api/v1/token")}
+    guarded = [r for r in routes if (r[0], r[1]) not in public]
+    assert len(guarded) >= 18
+    assert all(action for _, _, action in guarded), "a staff route without a permission"
+    matrix = permission_matrix()
+    with TestClient(staff_app) as anon:
+        for method, path, _ in guarded:
+            url = path.replace("{code}", "RT-00000000")
+            r = anon.request(method, url, follow_redirects=False)
+            if path.startswith("/api/"):
+                assert r.status_code == 401, (method, path)
+            else:
+                assert (r.status_code, r.headers.get("location")) == (303, "/staff/login"), (
+                    method,
+                    path,
+                )
+    for role in ROLES:
+        with TestClient(staff_app) as c:
+            csrf = login(c, role)
+            headers = api_token(c, role)
+            for method, path, action in guarded:
+                if matrix.allows(role, action):
+                    continue
+                url = path.replace("{code}", "RT-00000000")
+                r = c.request(method, url, headers=headers, data={"csrf_token": csrf},
+                              follow_redirects=False)  # fmt: skip
+                assert r.status_code == 403, (role, method, path, r.status_code)
+
+
+def test_login_throttling(staff_app: Any) -> None:
+    with TestClient(staff_app) as c:
+        codes = [
+            c.post("/staff/login", data={"username": "coordinator", "password": "nope"}).status_code
+            for _ in range(6)
+        ]
+        assert codes == [401] * 5 + [429]
+        # even the right password waits until the lock-out ends
+        r = c.post("/staff/login", data={"username": "coordinator",
+                                         "password": "correct horse battery staple 7"})  # fmt: skip
+        assert r.status_code == 429
+
+
+def test_session_cookie_flags_and_logout(staff_app: Any) -> None:
+    with TestClient(staff_app) as c:
+        r = c.post("/staff/login", data={"username": "monitor",
+                                         "password": "correct horse battery staple 7"},
+                   follow_redirects=False)  # fmt: skip
+        cookie = r.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "Path=/staff" in cookie
+        assert "samesite=strict" in cookie.lower()
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/staff/").text)
+        assert csrf
+        assert c.post("/staff/logout", data={"csrf_token": "forged"}).status_code == 403
+        c.post("/staff/logout", data={"csrf_token": csrf.group(1)})
+        assert c.get("/staff/", follow_redirects=False).status_code == 303
+
+
+def test_idle_and_absolute_timeouts() -> None:
+    now = [0.0]
+    store = SessionStore(idle_s=60, max_s=300, clock=lambda: now[0])
+    s = store.create(Actor("c", "coordinator"))
+    now[0] = 59
+    assert store.get(s.id) is s  # touching renews the idle timer
+    now[0] = 118
+    assert store.get(s.id) is s
+    now[0] = 179
+    assert store.get(s.id) is None  # idle for 61 s
+    s = store.create(Actor("c", "coordinator"))
+    for t in range(200, 480, 50):
+        now[0] = t
+        assert store.get(s.id) is s
+    now[0] = 181 + 300
+    assert store.get(s.id) is None  # absolute lifetime
+
+
+def test_api_tokens(staff_app: Any) -> None:
+    signer = TokenSigner(SECRET, max_age_s=60)
+    token = signer.issue(Actor("monitor", "monitor"))
+    assert signer.verify(token) == Actor("monitor", "monitor")
+    assert signer.verify(token + "x") is None
+    assert TokenSigner(SECRET, max_age_s=-1).verify(token) is None
+    with TestClient(staff_app) as c:
+        assert c.get("/api/v1/me", headers={"Authorization": "Bearer junk"}).status_code == 401
+        r = c.post("/api/v1/token", json={"username": "monitor", "password": "wrong"})
+        assert r.status_code == 401
+        me = c.get("/api/v1/me", headers=api_token(c, "monitor")).json()
+        assert me == {"username": "monitor", "role": "monitor", "full_name": "Monitor"}
+
+
+@pytest.mark.parametrize("role", ["coordinator", "investigator"])
+def test_identity_read_is_audited(staff_app: Any, role: str) -> None:
+    with TestClient(staff_app) as public:
+        ref = reference_of(submit(public, "en", full_name="Maria Rossi").text)
+    with TestClient(staff_app) as c:
+        csrf = login(c, role)
+        r = c.post(f"/staff/subjects/{ref}/identity",
+                   data={"csrf_token": csrf, "reason": "call back"})  # fmt: skip
+        assert "Maria Rossi" in r.text
+        r = c.post(f"/staff/subjects/{ref}/identity", data={"csrf_token": csrf, "reason": ""})
+        assert r.status_code == 422  # a reason is required
+        assert "Maria Rossi" not in r.text
