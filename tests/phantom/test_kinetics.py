@@ -121,3 +121,12 @@ def test_defaults_reproduce_neoray_dose_coefficients() -> None:
         tia = kin[organ].tia_h(LAM_P) * 3600.0 * 1e9  # Bq·s per GBq injected
         d = 0.5 * (organ_self_dose_gy(tia, mf) + organ_self_dose_gy(tia, mm))
         assert d == pytest.approx(target[organ], rel=0.30), organ
+
+
+def test_breast_uptake_scales_with_breast_mass() -> None:
+    female = sample_kinetics({}, seed=3, variability=False, region_masses_g={"breasts": 500.0})
+    male = sample_kinetics({}, seed=3, variability=False, region_masses_g={"breasts": 25.0})
+    # ICRP-89 breasts 500 g (F) vs 25 g (M): the blood-borne fraction scales by 25/500
+    ratio = male.regions["breasts"].fractions[0] / female.regions["breasts"].fractions[0]
+    assert ratio == pytest.approx(25 / 500, rel=1e-12)
+    assert male.regions["kidneys"] == female.regions["kidneys"]

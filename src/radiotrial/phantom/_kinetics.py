@@ -207,6 +207,7 @@ def sample_kinetics(
     *,
     seed: int | None,
     variability: bool = True,
+    region_masses_g: dict[str, float] | None = None,
 ) -> PatientKinetics:
     """Draw one patient's kinetics: normal organs plus one curve per tumour.
 
@@ -219,6 +220,9 @@ def sample_kinetics(
     variability : bool, default True
         Draw log-normal multipliers (median 1) on fractions and half-lives; False gives the
         nominal curves.
+    region_masses_g : dict of str to float, optional
+        Patient's mass of kinetic regions marked ``mass_scaled`` in the data file (e.g. the
+        breasts, 500 g female / 25 g male): their fractions scale with mass / reference mass.
 
     Returns
     -------
@@ -238,6 +242,10 @@ def sample_kinetics(
     cv_tum = float(value_of(var["tumour_fraction_cv"]))
     rng = np.random.default_rng(seed)
     nominal = default_kinetics()
+    for name, entry in data["regions"].items():
+        if "mass_scaled" in entry and region_masses_g and name in region_masses_g:
+            ref_g = float(entry["mass_scaled"]["reference_g"])
+            nominal[name] = nominal[name].scaled(region_masses_g[name] / ref_g)
     nominal |= {
         name: _curve(name, data["tumour"], per_ml=vol) for name, vol in tumour_volumes_ml.items()
     }

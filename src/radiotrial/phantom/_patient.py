@@ -350,7 +350,11 @@ def make_patient(
     )
     say("anatomy")
     tumour_ml = {r.name: anatomy.region_volumes_ml()[r.name] for r in anatomy.tumours}
-    kinetics = sample_kinetics(tumour_ml, seed=s_kin, variability=variability)
+    targets = {r.name: r.target_mass_g or 0.0 for r in anatomy.regions}
+    breasts_g = targets.get("breast_left", 0.0) + targets.get("breast_right", 0.0)
+    kinetics = sample_kinetics(
+        tumour_ml, seed=s_kin, variability=variability, region_masses_g={"breasts": breasts_g}
+    )
     shares = _label_shares(anatomy, kinetics)
     say("kinetics")
 
