@@ -192,3 +192,16 @@ def test_trapezoid_converges_to_integral_for_physical_decay():
     t = np.arange(0.0, 400.0, 1.0)
     res = tia_trapezoid(t, 50.0 * np.exp(-lam_p * t) + 1e-300, start="constant")
     assert res.tia_mbq_h[0] == pytest.approx(50.0 / lam_p, rel=1e-4)
+
+
+def test_unsupported_fast_component_is_not_chosen():
+    # a 3x outlier on the 1 h point can be "explained" by a huge, ultra-fast second component
+    # whose back-extrapolation dominates the TIA; its TIA SD exceeds the TIA, so AICc must not
+    # pick it (max_tia_cv) and the TIA stays near the truth
+    rng = np.random.default_rng(45)
+    t = np.array([1.0, 4.0, 24.0, 48.0, 96.0, 168.0])
+    y = mono(t, 100.0, 60.0) * (1 + 0.02 * rng.standard_normal(t.size))
+    y[0] *= 3.0
+    fit = fit_tac(t, y)
+    assert fit.tia_sd_mbq_h <= 0.5 * fit.tia_mbq_h
+    assert fit.tia_mbq_h == pytest.approx(100 * 60 / LN2, rel=0.1)

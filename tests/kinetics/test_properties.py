@@ -17,7 +17,11 @@ T_LU_H = 6.647 * 24  # only used to keep generated half-lives below the physical
 half_life = st.floats(min_value=5.0, max_value=150.0)
 amplitude = st.floats(min_value=1e-2, max_value=1e4)
 times = st.lists(st.floats(min_value=0.5, max_value=400.0), min_size=3, max_size=8, unique=True)
-fast = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+fast = settings(
+    max_examples=int(__import__("os").environ.get("RT_HYP", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @fast

@@ -98,14 +98,17 @@ def _grids(model: ExpModel, times_h: F64, lam_p: float) -> tuple[F64, npt.NDArra
     t_min = max(float(t_pos.min()) if t_pos.size else 1.0, 1e-3)
     t_max = max(float(times_h.max()), 1e-3)
     n = model.n_terms
-    size = {1: 10 if model.uptake else 16, 2: 10, 3: 8}[n]
-    fastest = min(LN2 / (0.5 * t_min), _RATE_MAX_PER_H / 2)
+    size = {1: 8 if model.uptake else 12, 2: 10, 3: 8}[n]
+    # fast enough to reach e^{-50} across the sampled span: late-only data can still pin a
+    # fast clearance
+    span = max(t_max - float(times_h.min()), 1e-3)
+    fastest = min(max(LN2 / (0.5 * t_min), 50.0 / span), _RATE_MAX_PER_H / 2)
     slowest = lam_p * 1e-3
     rates = lam_p + np.geomspace(slowest, max(fastest, slowest * 10), size)
     combos = np.array(list(itertools.combinations(range(size), n)), dtype=np.int64)
     if not model.uptake:
         return rates, combos, np.array([np.nan])
-    ups = np.geomspace(LN2 / t_max, min(LN2 / (0.02 * t_min), _RATE_MAX_PER_H / 2), 6)
+    ups = np.geomspace(LN2 / t_max, min(LN2 / (0.02 * t_min), _RATE_MAX_PER_H / 2), 5)
     return rates, combos, ups
 
 
@@ -115,8 +118,9 @@ def _bounds(model: ExpModel, y: F64, lam_p: float) -> tuple[F64, F64]:
     lo = np.empty((b, model.n_params))
     hi = np.empty((b, model.n_params))
     n = model.n_terms
-    lo[:, :n] = np.log(ymax * 1e-9)[:, None]
-    hi[:, :n] = np.log(ymax * 1e9)[:, None]
+    # amplitudes are values at t = 0: far above the data when the first scan is late
+    lo[:, :n] = (np.log(ymax) - 30.0)[:, None]
+    hi[:, :n] = (np.log(ymax) + 80.0)[:, None]
     lo[:, n:] = math.log(lam_p * _PHI_LO_REL)
     hi[:, n:] = math.log(_RATE_MAX_PER_H)
     return lo, hi
@@ -156,7 +160,8 @@ def _fit_model(
     amps, rates, lam_u = model.natural(theta, lam_p)
     tt = np.broadcast_to(t, y.shape) if t.ndim == 2 else t
     jac = model.jacobian_natural(amps, rates, lam_u, tt)
-    value, _, _ = model.evaluate(amps, rates, lam_u, tt)
+    # the model is linear in the amplitudes: f = Σ aᵢ ∂f/∂aᵢ
+    value = np.einsum("btn,bn->bt", jac[:, :, : model.n_terms], amps)
     chi = np.sum(((y - value) * sw) ** 2, axis=1)
     n = model.n_terms
     # parameters pinned on a bound (no biological clearance resolved; instantaneous uptake)
@@ -203,13 +208,14 @@ def _fit_model(
 
 
 def _choose(
-    fits: dict[str, ModelFits], y: F64, n_points: int
+    fits: dict[str, ModelFits], y: F64, n_points: int, max_tia_cv: float
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.str_]]:
     """Per-curve model index into ``list(fits)`` and the rule that chose it.
 
     Rule (documented in :func:`fit_tacs`):
 
-    1. among models with N ≥ P + 2, the smallest AICc (non-converged fits excluded);
+    1. among models with N ≥ P + 2, the smallest AICc (non-converged fits, and fits whose TIA
+       relative SD exceeds ``max_tia_cv``, excluded);
     2. where the data rise after the first point (an uptake phase is visible) but the choice has
        no uptake term, the uptake model with the smallest AICc, or if none is AICc-eligible the
        simplest uptake model with at most N − 1 parameters (N when N ≤ 3);
@@ -217,7 +223,15 @@ def _choose(
     """
     names = list(fits)
     b = y.shape[0]
-    crit = np.stack([np.where(fits[m].converged, fits[m].aicc, np.inf) for m in names], axis=1)
+
+    def acceptable(f: ModelFits) -> npt.NDArray[np.bool_]:
+        # an extrapolation the data do not support (e.g. a huge fast component pinned by one
+        # point) shows up as a TIA SD far above the TIA; NaN (no dof) cannot be judged
+        with np.errstate(invalid="ignore"):
+            bad_cv = f.tia_sd > max_tia_cv * f.tia
+        return f.converged & ~bad_cv
+
+    crit = np.stack([np.where(acceptable(fits[m]), fits[m].aicc, np.inf) for m in names], axis=1)
     eligible = np.array([n_points >= MODELS[m].n_params + 2 for m in names])
     choice = np.full(b, -1, dtype=np.int64)
     rule = np.full(b, "aicc", dtype="<U12")
@@ -401,6 +415,7 @@ def fit_tacs(
     sigma_mbq: npt.ArrayLike | None = None,
     weighting: Weighting = "relative",
     max_iter: int = 200,
+    max_tia_cv: float = 0.5,
 ) -> TacFitBatch:
     """Fit sum-of-exponentials models to B time-activity curves in one vectorised call.
 
@@ -426,6 +441,9 @@ def fit_tacs(
         quantitative SPECT), σ ∝ √A, or σ = const; the scale is estimated from the residuals.
     max_iter : int
         Levenberg–Marquardt iteration limit.
+    max_tia_cv : float
+        ``"auto"`` only: candidate fits whose TIA relative SD exceeds this are not eligible
+        (their extrapolation is not supported by the data).
 
     Returns
     -------
@@ -454,11 +472,13 @@ def fit_tacs(
     W = diag(1/σ²), s² = χ²/(T − P) unless σ is absolute (s² = 1). SD(TIA)² = ∇TIAᵀ C ∇TIA
     (first-order law of propagation of uncertainty, EANM guidance, Gear et al. 2018).
 
-    Automatic choice (few time points): models with T ≥ P + 2 are ranked by AICc
-    (K = P); where the data rise after the first point and the choice has no uptake term, the
-    best uptake model is used instead (AICc-eligible, else the simplest with ≤ T − 1 parameters,
-    ≤ T when T ≤ 3); with T ≤ 3 and falling data the mono-exponential is used. Two points give
-    an exact mono-exponential; one point is refused.
+    Automatic choice (few time points): models with T ≥ P + 2 whose fit converged and whose
+    TIA relative SD is ≤ ``max_tia_cv`` are ranked by AICc (K = P), in the spirit of the
+    goodness-of-fit criteria of Kletting et al. 2013; where the data rise after the first
+    point and the choice has no uptake term, the best uptake model is used instead
+    (AICc-eligible, else the simplest with ≤ T − 1 parameters, ≤ T when T ≤ 3); with T ≤ 3
+    and falling data the mono-exponential is used. Two points give an exact mono-exponential;
+    one point is refused.
 
     References
     ----------
@@ -494,6 +514,8 @@ def fit_tacs(
     nuc = get_nuclide(nuclide)
     lam_p = LN2 / nuc.half_life("h")
     sig = check_sigma(sigma_mbq, y.shape, name="sigma_mbq")
+    if not max_tia_cv > 0:
+        raise ValidationError("max_tia_cv", max_tia_cv, "must be > 0")
     if weighting not in ("relative", "poisson", "uniform"):
         raise ValidationError("weighting", weighting, "use 'relative', 'poisson' or 'uniform'")
     if sig is not None:
@@ -545,7 +567,7 @@ def fit_tacs(
         for name in names
     }
     if model == "auto":
-        choice, rule = _choose(fits, y, n_points)
+        choice, rule = _choose(fits, y, n_points, max_tia_cv)
     else:
         choice = np.zeros(y.shape[0], dtype=np.int64)
         rule = np.full(y.shape[0], "requested", dtype="<U12")
@@ -594,6 +616,7 @@ def fit_tac(
     sigma_mbq: npt.ArrayLike | None = None,
     weighting: Weighting = "relative",
     max_iter: int = 200,
+    max_tia_cv: float = 0.5,
 ) -> TacFit:
     """Fit one time-activity curve; see :func:`fit_tacs` for parameters and the method.
 
@@ -619,5 +642,6 @@ def fit_tac(
         else sigma_mbq,
         weighting=weighting,
         max_iter=max_iter,
+        max_tia_cv=max_tia_cv,
     )
     return batch[0]
