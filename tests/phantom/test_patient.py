@@ -88,6 +88,7 @@ def test_bad_patient_arguments() -> None:
 def test_write_nifti_round_trip(small_patient: VirtualPatient, tmp_path: Path) -> None:
     out = write_patient(small_patient, tmp_path / "vp")
     truth = json.loads((out / "truth.json").read_text())
+    assert (out / "preview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert truth["seed"] == 11 and len(truth["time_points"]) == 2
     labels, _ = read_nifti(out / "truth" / "labels.nii.gz")
     assert np.array_equal(labels.array, small_patient.anatomy.labels.array)

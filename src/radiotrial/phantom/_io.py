@@ -84,6 +84,7 @@ def write_patient(
     Layout::
 
         OUT/truth.json                      regions, masses, kinetics, TIAs, sessions, motion
+        OUT/preview.png                     coronal CT, SPECT MIPs, true TACs
         OUT/truth/labels.nii.gz             reference label map (+ density, tia_voxel in Bq·s)
         OUT/truth/<tXXXh>_activity.nii.gz   true activity per voxel (Bq) of each session
         OUT/truth/<tXXXh>_labels.nii.gz     true labels in each session's frame
@@ -151,6 +152,9 @@ def write_patient(
                 say(f"images {tp.time_h:g} h")
         else:
             _write_dicom(patient, tmp / "dicom", say, segmentation=segmentation)
+        from radiotrial.phantom._preview import plot_patient
+
+        plot_patient(patient, tmp / "preview.png")
         doc = patient.truth() | {"image_format": image_format}
         (tmp / "truth.json").write_text(
             json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8"
