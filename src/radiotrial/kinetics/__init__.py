@@ -18,6 +18,7 @@ from radiotrial.kinetics._integrate import (
 )
 from radiotrial.kinetics._models import MODELS, ExpModel, get_model
 from radiotrial.kinetics._result import FitParameter, TacFit
+from radiotrial.kinetics._uncertainty import random_activity_sd_mbq, total_tia_sd_mbq_h
 from radiotrial.kinetics._validate import FitWarning
 
 __all__ = [
@@ -39,7 +40,9 @@ __all__ = [
     "hanscheid_valid_range",
     "madsen_tia",
     "plot_tac_fit",
+    "random_activity_sd_mbq",
     "tia_trapezoid",
+    "total_tia_sd_mbq_h",
 ]
 
 
