@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import struct
 import tempfile
 import uuid
 import warnings
@@ -254,6 +255,7 @@ def read_dataset(path: Path, *, stop_before_pixels: bool = False) -> Dataset:
         AttributeError,
         EOFError,
         BytesLengthException,
+        struct.error,  # a file cut inside an element header
     ) as exc:
         raise InputFileError(str(path), f"unreadable DICOM: {type(exc).__name__}: {exc}") from None
 
@@ -468,6 +470,7 @@ def reading(path: Path | str) -> Iterator[None]:
             NotImplementedError,
             RuntimeError,
             BytesLengthException,
+            struct.error,
         ) as exc:
             raise InputFileError(
                 str(path), f"malformed file: {type(exc).__name__}: {exc}"
