@@ -21,6 +21,9 @@ from radiotrial.services import ServiceContext, create_user
 from tests.registry._postgres import shared_server
 
 BACKENDS = ["sqlite", "postgresql"]
+# for tests whose subject does not depend on the backend (the backend-sensitive paths, i.e.
+# triggers, locking, migrations, datetime round trips, run on both)
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 PASSWORD = "correct horse battery staple"
 
 
@@ -137,8 +140,13 @@ def staff(ctx: ServiceContext, password_hash: str) -> Staff:
     with ctx.registry.write() as session:
         for role in ("coordinator", "investigator", "physicist", "statistician", "monitor"):
             name = role[:5]
-            user = User(username=name, full_name=f"Dr {role}", role=role,
-                        password_hash=password_hash, active=True)  # fmt: skip
+            user = User(
+                username=name,
+                full_name=f"Dr {role}",
+                role=role,
+                password_hash=password_hash,
+                active=True,
+            )
             audited_create(session, admin, user)
             made[role] = Actor(name, role, f"Dr {role}")
     return Staff(**made)

@@ -66,9 +66,22 @@ def test_entry_hash_is_sha256_of_canonical_json(registry: Registry) -> None:
         entries = s.execute(sa.select(AuditEntry).order_by(AuditEntry.seq)).scalars().all()
         prev = GENESIS_HASH
         for e in entries:
-            payload = {k: getattr(e, k) for k in (
-                "seq", "at", "actor", "role", "action", "table_name", "record_id",
-                "subject_code", "old", "new", "reason")}  # fmt: skip
+            payload = {
+                k: getattr(e, k)
+                for k in (
+                    "seq",
+                    "at",
+                    "actor",
+                    "role",
+                    "action",
+                    "table_name",
+                    "record_id",
+                    "subject_code",
+                    "old",
+                    "new",
+                    "reason",
+                )
+            }
             payload["prev_hash"] = prev
             text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             assert e.hash == hashlib.sha256(text.encode()).hexdigest()

@@ -75,19 +75,31 @@ def test_database_url_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
 # The path the platform implements, written out edge by edge from the FHIR R4
 # research-subject-status definitions (independent of the module's table).
 EXPECTED_EDGES = {
-    ("potential-candidate", "candidate"), ("potential-candidate", "not-registered"),
+    ("potential-candidate", "candidate"),
+    ("potential-candidate", "not-registered"),
     ("potential-candidate", "withdrawn"),
-    ("candidate", "screening"), ("candidate", "not-registered"), ("candidate", "withdrawn"),
-    ("screening", "eligible"), ("screening", "ineligible"), ("screening", "not-registered"),
+    ("candidate", "screening"),
+    ("candidate", "not-registered"),
+    ("candidate", "withdrawn"),
+    ("screening", "eligible"),
+    ("screening", "ineligible"),
+    ("screening", "not-registered"),
     ("screening", "withdrawn"),
-    ("eligible", "on-study"), ("eligible", "screening"), ("eligible", "not-registered"),
+    ("eligible", "on-study"),
+    ("eligible", "screening"),
+    ("eligible", "not-registered"),
     ("eligible", "withdrawn"),
-    ("ineligible", "screening"), ("ineligible", "not-registered"),
-    ("on-study", "on-study-intervention"), ("on-study", "off-study"), ("on-study", "withdrawn"),
-    ("on-study-intervention", "follow-up"), ("on-study-intervention", "off-study"),
+    ("ineligible", "screening"),
+    ("ineligible", "not-registered"),
+    ("on-study", "on-study-intervention"),
+    ("on-study", "off-study"),
+    ("on-study", "withdrawn"),
+    ("on-study-intervention", "follow-up"),
+    ("on-study-intervention", "off-study"),
     ("on-study-intervention", "withdrawn"),
-    ("follow-up", "off-study"), ("follow-up", "withdrawn"),
-}  # fmt: skip
+    ("follow-up", "off-study"),
+    ("follow-up", "withdrawn"),
+}
 
 
 def test_fhir_codes_are_the_r4_value_set() -> None:

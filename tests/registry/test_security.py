@@ -34,7 +34,7 @@ from radiotrial.registry import (
     verify_password,
 )
 from radiotrial.registry._types import utcnow
-from tests.registry._fixtures import PASSWORD, Staff
+from tests.registry._fixtures import PASSWORD, SQLITE_ONLY, Staff
 
 PERSON = {
     "family_name": "Müller",
@@ -73,9 +73,14 @@ def test_keyed_hash_normalises_and_depends_on_key() -> None:
     vault = Vault(os.urandom(32))
     a = IdentityRecord.parse(PERSON)
     b = IdentityRecord.parse(
-        {**PERSON, "family_name": " MÜLLER ", "given_name": "anna lena", "email": None,
-         "phone": "+49 30 1234567"}
-    )  # fmt: skip
+        {
+            **PERSON,
+            "family_name": " MÜLLER ",
+            "given_name": "anna lena",
+            "email": None,
+            "phone": "+49 30 1234567",
+        }
+    )
     assert vault.person_hash(a) == vault.person_hash(b)
     assert vault.document_hash(a) == vault.document_hash(b)
     assert len(vault.person_hash(a)) == 64
@@ -159,21 +164,39 @@ def test_argon2id_with_owasp_parameters() -> None:
 READ = {"trial.read"}
 # The matrix the trial needs, written out by hand from issue 7 and ICH E6 role descriptions.
 EXPECTED = {
-    "coordinator": READ | {"identity.read", "identity.write", "prescreen.register",
-                           "prescreen.purge", "screening.open", "evidence.record",
-                           "subject.enrol", "subject.status", "ae.report"},
-    "investigator": READ | {"audit.read", "identity.read", "screening.open", "evidence.record",
-                            "eligibility.decide", "subject.enrol", "subject.status",
-                            "administration.record", "ae.report", "dlt.adjudicate",
-                            "record.sign"},
-    "physicist": READ | {"administration.record", "imaging.record", "dosimetry.record",
-                         "record.sign"},
+    "coordinator": READ
+    | {
+        "identity.read",
+        "identity.write",
+        "prescreen.register",
+        "prescreen.purge",
+        "screening.open",
+        "evidence.record",
+        "subject.enrol",
+        "subject.status",
+        "ae.report",
+    },
+    "investigator": READ
+    | {
+        "audit.read",
+        "identity.read",
+        "screening.open",
+        "evidence.record",
+        "eligibility.decide",
+        "subject.enrol",
+        "subject.status",
+        "administration.record",
+        "ae.report",
+        "dlt.adjudicate",
+        "record.sign",
+    },
+    "physicist": READ
+    | {"administration.record", "imaging.record", "dosimetry.record", "record.sign"},
     "statistician": READ | {"export.data"},
     "monitor": READ | {"audit.read", "audit.verify", "export.data"},
-    "admin": READ | {"audit.read", "audit.verify", "user.manage", "db.migrate",
-                     "prescreen.purge"},
+    "admin": READ | {"audit.read", "audit.verify", "user.manage", "db.migrate", "prescreen.purge"},
     "portal": {"prescreen.register"},
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize(
@@ -203,13 +226,20 @@ def test_matrix_principles() -> None:
 
 
 # -------------------------------------------------------------------------------- signatures
+@SQLITE_ONLY
 def test_signature_bound_to_record_version(
     registry: Registry, staff: Staff, password_hash: str
 ) -> None:
     inv = staff.investigator
     with registry.write() as s:
-        subj = Subject(code="RT-SIGN0001", protocol_id="p", status="screening",
-                       status_at=utcnow(), source="clinic", consents={})  # fmt: skip
+        subj = Subject(
+            code="RT-SIGN0001",
+            protocol_id="p",
+            status="screening",
+            status_at=utcnow(),
+            source="clinic",
+            consents={},
+        )
         audited_create(s, inv, subj)
         sig = sign_record(s, inv, PASSWORD, subj, meaning="review")
         assert sig.record_version == 1

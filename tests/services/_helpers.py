@@ -59,7 +59,12 @@ def make_eligible(ctx: ServiceContext, coordinator: Actor, investigator: Actor, 
     open_screening(ctx, coordinator, code)
     record_evidence(ctx, coordinator, code, screening_evidence(ctx))
     decide_eligibility(
-        ctx, investigator, code, overall="eligible", criteria=all_criteria_met(ctx),
-        reason="all criteria met", password=PASSWORD,
-    )  # fmt: skip
+        ctx,
+        investigator,
+        code,
+        overall="eligible",
+        criteria=all_criteria_met(ctx),
+        reason="all criteria met",
+        password=PASSWORD,
+    )
     return code

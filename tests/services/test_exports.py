@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -32,17 +33,31 @@ def _small_trial(ctx: ServiceContext, staff: Staff, clock: Clock) -> list[str]:
     for c in codes:
         enrol(ctx, staff.coordinator, c)
         t = clock.now
+        clock.advance(minutes=15)
         record_administration(
-            ctx, staff.physicist, c, pre_activity_mbq=1900.0,
-            pre_measured_at=t - timedelta(minutes=15), residual_activity_mbq=30.0,
-            residual_measured_at=t + timedelta(minutes=15), administered_at=t,
-        )  # fmt: skip
-        record_dosimetry(ctx, staff.physicist, c, cycle=1, target="kidneys",
-                         absorbed_dose_gy=0.18, method="MIRD")  # fmt: skip
+            ctx,
+            staff.physicist,
+            c,
+            pre_activity_mbq=1900.0,
+            pre_measured_at=t - timedelta(minutes=15),
+            residual_activity_mbq=30.0,
+            residual_measured_at=t + timedelta(minutes=15),
+            administered_at=t,
+        )
+        record_dosimetry(
+            ctx, staff.physicist, c, cycle=1, target="kidneys", absorbed_dose_gy=0.18, method="MIRD"
+        )
     clock.advance(days=2)
-    report_adverse_event(ctx, staff.coordinator, codes[0], aeterm="Nausea", aetoxgr=1,
-                         aestdtc=clock.now - timedelta(days=1), aerel="possible",
-                         haematologic=False)  # fmt: skip
+    report_adverse_event(
+        ctx,
+        staff.coordinator,
+        codes[0],
+        aeterm="Nausea",
+        aetoxgr=1,
+        aestdtc=clock.now - timedelta(days=1),
+        aerel="possible",
+        haematologic=False,
+    )
     return codes
 
 
@@ -71,8 +86,11 @@ def test_csv_and_odm_exports(
     assert doc.getroot().get("ODMVersion") == "1.3.2"
     keys = [e.get("SubjectKey") for e in doc.iter(f"{ODM}SubjectData")]
     assert set(codes) <= set(keys)
-    net = [e.get("Value") for e in doc.iter(f"{ODM}ItemData")
-           if e.get("ItemOID") == "IT.ADMIN.NET_ACTIVITY_MBQ"]  # fmt: skip
+    net = [
+        e.get("Value")
+        for e in doc.iter(f"{ODM}ItemData")
+        if e.get("ItemOID") == "IT.ADMIN.NET_ACTIVITY_MBQ"
+    ]
     assert len(net) == 2
     # a schema-breaking change is caught
     root = doc.getroot()
@@ -102,14 +120,27 @@ def test_cli_end_to_end(
     code, out, _ = run("db", "init", "--url", url, "--admin", "root", "--json")
     assert code == 0 and json.loads(out)["revision"] == "0001"
     assert json.loads(run("db", "status", "--url", url, "--json")[1])["up_to_date"] is True
-    code, out, err = run("user", "add", "coord", "--role", "coordinator", "--name", "C",
-                         "--user", "root", "--url", url)  # fmt: skip
+    code, out, err = run(
+        "user",
+        "add",
+        "coord",
+        "--role",
+        "coordinator",
+        "--name",
+        "C",
+        "--user",
+        "root",
+        "--url",
+        url,
+    )
     assert code == 0, err
     person = tmp_path / "person.json"
-    person.write_text(json.dumps({"family_name": "Li", "email": "li@example.org",
-                                  "consents": {"contact": True}}))  # fmt: skip
-    code, out, err = run("subject", "prescreen", str(person), "--user", "coord", "--url", url,
-                         "--json")  # fmt: skip
+    person.write_text(
+        json.dumps({"family_name": "Li", "email": "li@example.org", "consents": {"contact": True}})
+    )
+    code, out, err = run(
+        "subject", "prescreen", str(person), "--user", "coord", "--url", url, "--json"
+    )
     assert code == 0, err
     ref = json.loads(out)["reference"]
     code, out, _ = run("subject", "screen", ref, "--user", "coord", "--url", url, "--json")
@@ -121,6 +152,151 @@ def test_cli_end_to_end(
     assert code == 2
     code, out, _ = run("trial", "status", "--user", "coord", "--url", url, "--json")
     assert json.loads(out)["recommendation"]["next_level"] == 1
+    # screening evidence, engine evaluation and signed decision, enrolment, a cycle, an AE
+    now = datetime.now(UTC)
+    day = (now - timedelta(days=1)).isoformat()
+    items = [
+        {
+            "variable": v,
+            "value": val,
+            "unit": u,
+            "observed_at": day,
+            "test_id": t,
+            "source_document": "report",
+        }
+        for v, val, u, t in (
+            ("platelets", 250, "10^9/L", "labs"),
+            ("neob_pet_positive", True, None, "neob-pet"),
+            ("recist_measurable", True, None, "recist-imaging"),
+            ("pregnant_or_breastfeeding", False, None, "pregnancy-test"),
+        )
+    ]
+    (tmp_path / "ev.json").write_text(json.dumps(items))
+    code, out, err = run(
+        "subject",
+        "evidence",
+        ref,
+        str(tmp_path / "ev.json"),
+        "--user",
+        "coord",
+        "--url",
+        url,
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["recorded"] == 4, err
+    for name, role in (("inv", "investigator"), ("phys", "physicist")):
+        assert (
+            run(
+                "user", "add", name, "--role", role, "--name", name, "--user", "root", "--url", url
+            )[0]
+            == 0
+        )
+    ref_json = resources.files("radiotrial.eligibility").joinpath("examples/patient-eligible.json")
+    record = {**json.loads(ref_json.read_text("utf-8")), "subject_id": ref}
+    (tmp_path / "rec.json").write_text(json.dumps(record))
+    code, out, _ = run(
+        "subject",
+        "evaluate",
+        ref,
+        str(tmp_path / "rec.json"),
+        "--user",
+        "inv",
+        "--url",
+        url,
+        "--json",
+    )
+    assert json.loads(out)["overall"] == "eligible"
+    code, out, err = run(
+        "subject",
+        "decide",
+        ref,
+        "--record",
+        str(tmp_path / "rec.json"),
+        "--reason",
+        "reviewed",
+        "--user",
+        "inv",
+        "--url",
+        url,
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["status"] == "eligible", err
+    code, out, err = run("subject", "enrol", ref, "--user", "coord", "--url", url, "--json")
+    assert code == 0 and json.loads(out)["dose_level"] == 1, err
+    t = datetime.now(UTC)  # after the enrolment, not in the future
+    code, out, err = run(
+        "subject",
+        "administer",
+        ref,
+        "--pre-mbq",
+        "1900",
+        "--pre-at",
+        (t - timedelta(minutes=20)).isoformat(),
+        "--residual-mbq",
+        "40",
+        "--residual-at",
+        t.isoformat(),
+        "--at",
+        t.isoformat(),
+        "--user",
+        "phys",
+        "--url",
+        url,
+        "--json",
+    )
+    assert code == 0 and 1855 < json.loads(out)["net_activity_mbq"] < 1860, err
+    code, out, err = run(
+        "subject",
+        "ae",
+        ref,
+        "--term",
+        "Nausea",
+        "--grade",
+        "1",
+        "--start",
+        (now - timedelta(minutes=5)).isoformat(),
+        "--attribution",
+        "possible",
+        "--non-haematologic",
+        "--user",
+        "coord",
+        "--url",
+        url,
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["AESPID"] == 1, err
+    code, out, _ = run("subject", "dlt-proposal", ref, "--user", "inv", "--url", url, "--json")
+    assert json.loads(out)["events"][0]["status"] == "not_dlt"
+    code, out, err = run(
+        "subject",
+        "dlt",
+        ref,
+        "1",
+        "--no-dlt",
+        "--rationale",
+        "grade 1",
+        "--user",
+        "inv",
+        "--url",
+        url,
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["is_dlt"] is False, err
+    code, out, _ = run(
+        "subject",
+        "identity",
+        ref,
+        "--reason",
+        "phone call",
+        "--user",
+        "coord",
+        "--url",
+        url,
+        "--json",
+    )
+    assert json.loads(out)["family_name"] == "Li"
+    code, out, err = run("export", "odm", str(tmp_path / "odm"), "--user", "root", "--url", url)
+    assert code == 2 and "export.data" in err  # admin may not export clinical data
     code, out, _ = run("audit", "verify", "--user", "root", "--url", url, "--json")
     assert code == 0 and json.loads(out)["ok"] is True
     code, out, err = run("audit", "verify", "--user", "coord", "--url", url)

@@ -122,10 +122,15 @@ def test_killed_process_leaves_database_consistent(
         from datetime import timedelta
 
         record_administration(
-            ctx2, staff.physicist, code, pre_activity_mbq=1900.0,
-            pre_measured_at=t - timedelta(minutes=10), residual_activity_mbq=20.0,
-            residual_measured_at=t, administered_at=t - timedelta(minutes=1),
-        )  # fmt: skip
+            ctx2,
+            staff.physicist,
+            code,
+            pre_activity_mbq=1900.0,
+            pre_measured_at=t - timedelta(minutes=10),
+            residual_activity_mbq=20.0,
+            residual_measured_at=t,
+            administered_at=t - timedelta(minutes=1),
+        )
         with fresh.read() as s:
             assert verify_chain(s).ok
     finally:

@@ -36,7 +36,7 @@ from radiotrial.services import (
     trial_status,
     update_adverse_event,
 )
-from tests.registry._fixtures import PASSWORD, Clock, Staff
+from tests.registry._fixtures import PASSWORD, SQLITE_ONLY, Clock, Staff
 from tests.services._helpers import identity, make_eligible, screening_evidence
 
 
@@ -46,13 +46,20 @@ def _audit_count(ctx: ServiceContext) -> int:
 
 
 def _administer(ctx: ServiceContext, staff: Staff, code: str) -> float:
-    t = ctx.now()
+    """Inject 30 min from now (the clock moves there), readings 30 min before and at injection."""
+    clock = ctx.clock
+    assert isinstance(clock, Clock)
+    t = clock.advance(minutes=30)
     return record_administration(
-        ctx, staff.physicist, code,
-        pre_activity_mbq=2000.0, pre_measured_at=t - timedelta(minutes=30),
-        residual_activity_mbq=100.0, residual_measured_at=t + timedelta(minutes=20),
+        ctx,
+        staff.physicist,
+        code,
+        pre_activity_mbq=2000.0,
+        pre_measured_at=t - timedelta(minutes=30),
+        residual_activity_mbq=100.0,
+        residual_measured_at=t,
         administered_at=t,
-    ).net_activity_mbq  # fmt: skip
+    ).net_activity_mbq
 
 
 def test_full_path_and_net_activity(ctx: ServiceContext, staff: Staff, clock: Clock) -> None:
@@ -60,12 +67,17 @@ def test_full_path_and_net_activity(ctx: ServiceContext, staff: Staff, clock: Cl
     res = enrol(ctx, staff.coordinator, code)
     assert (res.cohort, res.slot, res.dose_level, res.activity_gbq) == (1, 1, 1, 1.85)
     t = clock.advance(hours=1)
+    clock.advance(minutes=30)  # the residual is measured 30 min after the injection
     out = record_administration(
-        ctx, staff.physicist, code,
-        pre_activity_mbq=1900.0, pre_measured_at=t - timedelta(hours=2),
-        residual_activity_mbq=50.0, residual_measured_at=t + timedelta(minutes=30),
+        ctx,
+        staff.physicist,
+        code,
+        pre_activity_mbq=1900.0,
+        pre_measured_at=t - timedelta(hours=2),
+        residual_activity_mbq=50.0,
+        residual_measured_at=t + timedelta(minutes=30),
         administered_at=t,
-    )  # fmt: skip
+    )
     # analytic decay correction with T1/2 = 6.647 d (ICRP-107 Lu-177): A·2^(-Δt/T)
     half_life_h = 6.647 * 24
     expected = 1900.0 * 2 ** (-2 / half_life_h) - 50.0 * 2 ** (0.5 / half_life_h)
@@ -77,20 +89,32 @@ def test_full_path_and_net_activity(ctx: ServiceContext, staff: Staff, clock: Cl
     assert out.deviation_percent == pytest.approx(100 * (expected - 1850) / 1850, rel=1e-3)
     clock.advance(hours=24)
     record_imaging(ctx, staff.physicist, code, cycle=1, acquired_at=t + timedelta(hours=24))
-    record_dosimetry(ctx, staff.physicist, code, cycle=1, target="kidneys",
-                     absorbed_dose_gy=0.19, method="MIRD organ S, multi-time-point")  # fmt: skip
+    record_dosimetry(
+        ctx,
+        staff.physicist,
+        code,
+        cycle=1,
+        target="kidneys",
+        absorbed_dose_gy=0.19,
+        method="MIRD organ S, multi-time-point",
+    )
     st = subject_status(ctx, staff.monitor, code)
     assert st["status"] == "on-study-intervention"
     assert [m["to"] for m in st["milestones"] if m["to"]] == [
-        "potential-candidate", "candidate", "screening", "eligible", "on-study",
+        "potential-candidate",
+        "candidate",
+        "screening",
+        "eligible",
+        "on-study",
         "on-study-intervention",
-    ]  # fmt: skip
+    ]
     assert st["cycles"][0]["imaging_h"] == [24.0]
     assert st["eligibility"][0]["signatures"][0]["status"] == "valid"
     with ctx.registry.read() as s:
         assert verify_chain(s).ok
 
 
+@SQLITE_ONLY
 def test_illegal_steps_are_refused(ctx: ServiceContext, staff: Staff) -> None:
     code = register_prescreen(ctx, identity(2), consents={"contact": True}).reference
     with pytest.raises(WorkflowError, match="only an eligible subject"):
@@ -103,6 +127,7 @@ def test_illegal_steps_are_refused(ctx: ServiceContext, staff: Staff) -> None:
         change_status(ctx, staff.coordinator, code, "off-study", reason="test")
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize(
     ("item", "error", "field"),
     [
@@ -135,6 +160,7 @@ def test_bad_evidence_writes_nothing(
     assert _audit_count(ctx) == before  # all or nothing
 
 
+@SQLITE_ONLY
 def test_roles_are_enforced_by_services(ctx: ServiceContext, staff: Staff) -> None:
     code = register_prescreen(ctx, identity(4), consents={"contact": True}).reference
     with pytest.raises(PermissionDeniedError):
@@ -145,6 +171,7 @@ def test_roles_are_enforced_by_services(ctx: ServiceContext, staff: Staff) -> No
         enrol(ctx, staff.physicist, code)
 
 
+@SQLITE_ONLY
 def test_identity_read_is_audited_and_duplicates_found(ctx: ServiceContext, staff: Staff) -> None:
     code = register_prescreen(ctx, identity(5), consents={"contact": True}).reference
     with pytest.raises(ValidationError, match="reason"):
@@ -196,27 +223,62 @@ def test_escalation_follows_boin(ctx: ServiceContext, staff: Staff, clock: Clock
         _administer(ctx, staff, c)
     clock.advance(days=3)
     aespid = report_adverse_event(
-        ctx, staff.investigator, fresh[0], aeterm="Platelet count decreased", aetoxgr=4,
-        aestdtc=clock.now - timedelta(days=1), aerel="possible", haematologic=True,
-    )  # fmt: skip
+        ctx,
+        staff.investigator,
+        fresh[0],
+        aeterm="Platelet count decreased",
+        aetoxgr=4,
+        aestdtc=clock.now - timedelta(days=1),
+        aerel="possible",
+        haematologic=True,
+    )
     with pytest.raises(ValidationError, match="non-haematologic"):
-        adjudicate_dlt(ctx, staff.investigator, fresh[0], aespid, is_dlt=True,
-                       rule_id="DLT-NH", rationale="x", password=PASSWORD)  # fmt: skip
-    adjudicate_dlt(ctx, staff.investigator, fresh[0], aespid, is_dlt=True, rule_id="DLT-H",
-                   rationale="grade 4 thrombocytopenia", password=PASSWORD)  # fmt: skip
+        adjudicate_dlt(
+            ctx,
+            staff.investigator,
+            fresh[0],
+            aespid,
+            is_dlt=True,
+            rule_id="DLT-NH",
+            rationale="x",
+            password=PASSWORD,
+        )
+    adjudicate_dlt(
+        ctx,
+        staff.investigator,
+        fresh[0],
+        aespid,
+        is_dlt=True,
+        rule_id="DLT-H",
+        rationale="grade 4 thrombocytopenia",
+        password=PASSWORD,
+    )
     clock.advance(days=43)
     status = trial_status(ctx, staff.statistician)
     assert status["outcomes"] == "1NNN 2TNN"
     assert status["recommendation"]["action"] == "stay"
     assert status["recommendation"]["next_level"] == 2
     # changing the AE voids the adjudication: outcome pending until re-adjudicated
-    update_adverse_event(ctx, staff.investigator, fresh[0], aespid, {"aetoxgr": 3},
-                         reason="grade corrected after lab review")  # fmt: skip
+    update_adverse_event(
+        ctx,
+        staff.investigator,
+        fresh[0],
+        aespid,
+        {"aetoxgr": 3},
+        reason="grade corrected after lab review",
+    )
     st = subject_status(ctx, staff.monitor, fresh[0])
     assert st["adverse_events"][0]["dlt"]["current"] is False
     assert trial_status(ctx, staff.statistician)["recommendation"]["action"] == "wait"
-    adjudicate_dlt(ctx, staff.investigator, fresh[0], aespid, is_dlt=False,
-                   rationale="grade 3 haematologic is not a DLT", password=PASSWORD)  # fmt: skip
+    adjudicate_dlt(
+        ctx,
+        staff.investigator,
+        fresh[0],
+        aespid,
+        is_dlt=False,
+        rationale="grade 3 haematologic is not a DLT",
+        password=PASSWORD,
+    )
     sigs = subject_status(ctx, staff.monitor, fresh[0])["adverse_events"][0]["dlt"]["signatures"]
     assert [s["status"] for s in sigs] == ["void", "valid"]
     assert trial_status(ctx, staff.statistician)["outcomes"] == "1NNN 2NNN"
@@ -224,6 +286,7 @@ def test_escalation_follows_boin(ctx: ServiceContext, staff: Staff, clock: Clock
         assert verify_chain(s).ok
 
 
+@SQLITE_ONLY
 def test_withdrawn_before_window_end_is_replaced(
     ctx: ServiceContext, staff: Staff, clock: Clock
 ) -> None:
@@ -235,6 +298,7 @@ def test_withdrawn_before_window_end_is_replaced(
     assert (res.cohort, res.slot) == (1, 4)  # replacement slot, cohort still holds 3 evaluable
 
 
+@SQLITE_ONLY
 def test_retention_purge(ctx: ServiceContext, staff: Staff, clock: Clock) -> None:
     old = register_prescreen(ctx, identity(40), consents={"contact": True}).reference
     kept = make_eligible(ctx, staff.coordinator, staff.investigator, 41)
@@ -256,6 +320,7 @@ def test_retention_purge(ctx: ServiceContext, staff: Staff, clock: Clock) -> Non
     assert math.isclose(res.retention_days, 180.0)
 
 
+@SQLITE_ONLY
 def test_eligibility_engine_feeds_the_signed_decision(ctx: ServiceContext, staff: Staff) -> None:
     import json
     from importlib import resources
@@ -276,22 +341,42 @@ def test_eligibility_engine_feeds_the_signed_decision(ctx: ServiceContext, staff
     assert good["overall"] == "eligible"
     ids = {c.id for c in (*ctx.protocol.eligibility.inclusion, *ctx.protocol.eligibility.exclusion)}
     assert {c["id"] for c in good["criteria"]} == ids
-    decide_eligibility(ctx, staff.investigator, codes[0], overall="eligible",
-                       criteria=good["criteria"], reason="engine result reviewed",
-                       password=PASSWORD)  # fmt: skip
+    decide_eligibility(
+        ctx,
+        staff.investigator,
+        codes[0],
+        overall="eligible",
+        criteria=good["criteria"],
+        reason="engine result reviewed",
+        password=PASSWORD,
+    )
     bad = evaluate_record(ctx, staff.investigator, codes[1], example("ineligible", codes[1]))
     assert bad["overall"] == "ineligible"
     with pytest.raises(ValidationError, match="override_reason"):
-        decide_eligibility(ctx, staff.investigator, codes[1], overall="eligible",
-                           criteria=bad["criteria"], reason="x", password=PASSWORD)  # fmt: skip
-    decide_eligibility(ctx, staff.investigator, codes[1], overall="ineligible",
-                       criteria=bad["criteria"], reason="fails " + ", ".join(bad["failed"]),
-                       password=PASSWORD)  # fmt: skip
+        decide_eligibility(
+            ctx,
+            staff.investigator,
+            codes[1],
+            overall="eligible",
+            criteria=bad["criteria"],
+            reason="x",
+            password=PASSWORD,
+        )
+    decide_eligibility(
+        ctx,
+        staff.investigator,
+        codes[1],
+        overall="ineligible",
+        criteria=bad["criteria"],
+        reason="fails " + ", ".join(bad["failed"]),
+        password=PASSWORD,
+    )
     assert subject_status(ctx, staff.monitor, codes[1])["status"] == "ineligible"
     with pytest.raises(ValidationError, match="subject_id"):
         evaluate_record(ctx, staff.investigator, codes[0], example("eligible", codes[1]))
 
 
+@SQLITE_ONLY
 def test_safety_engine_categorises_and_proposes(
     ctx: ServiceContext, staff: Staff, clock: Clock
 ) -> None:
@@ -303,15 +388,28 @@ def test_safety_engine_categorises_and_proposes(
     _administer(ctx, staff, code)
     clock.advance(days=10)
     aespid = report_adverse_event(
-        ctx, staff.coordinator, code, aeterm="Platelet count decreased", aetoxgr=4,
-        aestdtc=clock.now - timedelta(days=2), aerel="probable",
-    )  # fmt: skip
+        ctx,
+        staff.coordinator,
+        code,
+        aeterm="Platelet count decreased",
+        aetoxgr=4,
+        aestdtc=clock.now - timedelta(days=2),
+        aerel="probable",
+    )
     st = subject_status(ctx, staff.monitor, code)
     assert st["adverse_events"][0]["AESPID"] == aespid
     proposal = propose_dlt(ctx, staff.monitor, code)
     # CTCAE v5.0: platelet count decreased is haematologic; grade 4, probable → rule DLT-H
     assert proposal["status"] == "dlt"
     assert proposal["events"][0]["rule_id"] == "DLT-H"
-    out = adjudicate_dlt(ctx, staff.investigator, code, aespid, is_dlt=True, rule_id="DLT-H",
-                         rationale="as proposed", password=PASSWORD)  # fmt: skip
+    out = adjudicate_dlt(
+        ctx,
+        staff.investigator,
+        code,
+        aespid,
+        is_dlt=True,
+        rule_id="DLT-H",
+        rationale="as proposed",
+        password=PASSWORD,
+    )
     assert out["in_window"] is True

@@ -37,13 +37,16 @@ from radiotrial.services import (
     create_user,
     decide_eligibility,
     enrol,
+    evaluate_record,
     export_data,
     open_screening,
+    propose_dlt,
     purge_prescreen,
     record_administration,
     record_evidence,
     register_prescreen,
     report_adverse_event,
+    reveal_identity,
     subject_status,
     trial_status,
     verify_audit,
@@ -243,25 +246,95 @@ def subject_evidence(
     _emit({"subject": code, "recorded": len(ids)}, as_json, "Evidence recorded")
 
 
+@subject_app.command("evaluate")
+def subject_evaluate(
+    code: str = typer.Argument(..., help="Subject code."),
+    record: Path = typer.Argument(..., help="Patient record JSON (radiotrial.eligibility format)."),
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    protocol: Path | None = ProtocolOpt,
+    as_json: bool = json_option,
+) -> None:
+    """Evaluate a screening record with the eligibility engine (nothing is written)."""
+    ctx = _context(url, protocol)
+    actor = _login(ctx, user)
+    result = evaluate_record(ctx, actor, code, _read_json(record))
+    if as_json:
+        print_json(result)
+        return
+    table = Table(title=f"{code}: {result['overall']}")
+    for col in ("criterion", "status", "reason"):
+        table.add_column(col)
+    for c in result["criteria"]:
+        table.add_row(c["id"], c["status"], c["reason"])
+    console.print(table)
+
+
 @subject_app.command("decide")
 def subject_decide(
     code: str = typer.Argument(..., help="Subject code."),
-    overall: str = typer.Option(..., "--overall", help="eligible or ineligible."),
-    criteria: Path = typer.Option(..., "--criteria", help="JSON per-criterion results."),
     reason: str = typer.Option(..., "--reason", help="Reason for the decision."),
+    overall: str | None = typer.Option(
+        None, "--overall", help="eligible or ineligible (default: the engine's result)."
+    ),
+    criteria: Path | None = typer.Option(None, "--criteria", help="JSON per-criterion results."),
+    record: Path | None = typer.Option(
+        None, "--record", help="Patient record JSON: evaluate it and sign the engine's results."
+    ),
     user: str | None = UserOpt,
     url: str | None = UrlOpt,
     protocol: Path | None = ProtocolOpt,
     as_json: bool = json_option,
 ) -> None:
     """Record and e-sign the eligibility decision (investigator; password asked again)."""
+    if (criteria is None) == (record is None):
+        raise ValidationError("--criteria/--record", ..., "give exactly one of them")
     ctx = _context(url, protocol)
     actor = _login(ctx, user)
-    data = _read_json(criteria)
-    results = data.get("criteria", data) if isinstance(data, dict) else data
-    decide_eligibility(ctx, actor, code, overall=overall, criteria=results,  # type: ignore[arg-type]
+    if record is not None:
+        result = evaluate_record(ctx, actor, code, _read_json(record))
+        results, engine_overall = result["criteria"], result["overall"]
+    else:
+        data = _read_json(criteria)  # type: ignore[arg-type]
+        results = data.get("criteria", data) if isinstance(data, dict) else data
+        engine_overall = None
+    decision = overall or engine_overall
+    if decision not in ("eligible", "ineligible"):
+        raise ValidationError(
+            "--overall", decision, "give eligible or ineligible (the engine says pending)"
+        )
+    decide_eligibility(ctx, actor, code, overall=decision, criteria=results,  # type: ignore[arg-type]
                        reason=reason, password=_password("Signature password"))  # fmt: skip
     _emit(subject_status(ctx, actor, code), as_json, f"Subject {code}")
+
+
+@subject_app.command("identity")
+def subject_identity(
+    code: str = typer.Argument(..., help="Subject code."),
+    reason: str = typer.Option(..., "--reason", help="Why you read identifying data (audited)."),
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    as_json: bool = json_option,
+) -> None:
+    """Decrypt and show a subject's identity (coordinator/investigator; the read is audited)."""
+    ctx = _context(url, None)
+    actor = _login(ctx, user)
+    rec = reveal_identity(ctx, actor, code, reason=reason)
+    _emit(rec.model_dump(mode="json"), as_json, f"Identity of {code}")
+
+
+@subject_app.command("dlt-proposal")
+def subject_dlt_proposal(
+    code: str = typer.Argument(..., help="Subject code."),
+    user: str | None = UserOpt,
+    url: str | None = UrlOpt,
+    protocol: Path | None = ProtocolOpt,
+    as_json: bool = json_option,
+) -> None:
+    """Rule-based DLT verdicts (radiotrial.safety) for the investigator to confirm."""
+    ctx = _context(url, protocol)
+    actor = _login(ctx, user)
+    _emit(propose_dlt(ctx, actor, code), as_json, f"DLT proposal for {code}")
 
 
 @subject_app.command("enrol")

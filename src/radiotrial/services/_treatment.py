@@ -92,8 +92,10 @@ def record_administration(
     ):
         check_aware(name, t)
     now = ctx.now()
-    if administered_at > now:
-        raise ValidationError("administered_at", administered_at.isoformat(), "in the future")
+    if residual_measured_at > now:
+        raise ValidationError(
+            "residual_measured_at", residual_measured_at.isoformat(), "in the future"
+        )
     if not pre_measured_at <= administered_at <= residual_measured_at:
         raise ValidationError(
             "administered_at",
