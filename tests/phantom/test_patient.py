@@ -158,6 +158,7 @@ def test_write_dicom_with_segmentation(tmp_path: Path) -> None:
 
     p = make_patient(seed=2, spacing_mm=9.6, time_points_h=[24], tumours="liver:20")
     out = write_patient(p, tmp_path / "vp", image_format="dicom")
-    labels, names = read_seg(out / "dicom" / "t024h" / "SEG.dcm")
+    folder = out / "dicom" / "t024h"
+    labels, names = read_seg(folder / "SEG.dcm", reference=folder / "CT")
     assert np.array_equal(labels.array, p.time_points[0].labels.array)
     assert names[p.anatomy.region("liver").label] == "liver"
