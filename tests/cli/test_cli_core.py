@@ -69,11 +69,15 @@ def test_protocol_validate_rejects_bad_file(
 
 
 def test_demo(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "demo", "--json")
+    # the dosimetry part is covered by tests/dosimetry; here the protocol and escalation parts
+    code, out, _ = run(capsys, "demo", "--no-dosimetry", "--json")
     assert code == 0
     data = json.loads(out)
     assert data["nuclide"]["nuclide"] == "Lu-177"
     assert data["protocol"]["dose_levels_gbq"] == [1.85, 3.7, 5.55, 7.4, 9.25]
+    # BOIN, target 0.3: 1/3 at level 3 lies between λe = 0.236 and λd = 0.359 → stay
+    assert data["escalation"]["next_level"] == 3
+    assert data["dosimetry"] is None
 
 
 @pytest.mark.parametrize(
