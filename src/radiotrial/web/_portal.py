@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, BackgroundTasks, Request
+from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
@@ -55,6 +57,24 @@ FORMS: Final[dict[str, RequestKind]] = {
     "consultation": "consultation",
 }
 MAX_FIELDS: Final = 64
+
+
+@cache
+def _option_tags(items: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Escaped ``<option>`` tags of a long select list (built once: hundreds of entries)."""
+    return tuple(
+        (code, f'<option value="{escape(code)}">{escape(label)}</option>') for code, label in items
+    )
+
+
+def select_options(items: tuple[tuple[str, str], ...], selected: str | None) -> Markup:
+    """The options of ``items`` with ``selected`` marked, as safe HTML."""
+    parts = []
+    for code, tag in _option_tags(items):
+        if code == selected:
+            tag = tag.replace("<option ", "<option selected ", 1)
+        parts.append(tag)
+    return Markup("".join(parts))
 
 
 def _lang(value: str) -> Lang:
@@ -129,8 +149,10 @@ def _form_response(
         "medical_questions": MEDICAL_QUESTIONS if kind == "prescreening" else (),
         "topics": CONSULTATION_TOPICS,
         "consents": CONSENTS,
-        "countries": countries(lang),
-        "time_zones": time_zones(),
+        "country_options": select_options(countries(lang), values.get("country")),
+        "time_zone_options": select_options(
+            tuple((tz, tz) for tz in time_zones()), values.get("time_zone") or "Asia/Shanghai"
+        ),
         "default_time_zone": values.get("time_zone") or "Asia/Shanghai",
     }
     response = ctx.renderer.response(
