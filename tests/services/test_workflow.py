@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +15,9 @@ from radiotrial.registry import (
     AuditEntry,
     ConflictError,
     DuplicateSubjectError,
+    Identity,
     PermissionDeniedError,
+    Subject,
     WorkflowError,
     verify_chain,
 )
@@ -301,6 +304,10 @@ def test_withdrawn_before_window_end_is_replaced(
 @SQLITE_ONLY
 def test_retention_purge(ctx: ServiceContext, staff: Staff, clock: Clock) -> None:
     old = register_prescreen(ctx, identity(40), consents={"contact": True}).reference
+    with ctx.registry.read() as s:
+        ciphertext = s.execute(
+            sa.select(Identity.ciphertext).join(Subject).where(Subject.code == old)
+        ).scalar_one()
     kept = make_eligible(ctx, staff.coordinator, staff.investigator, 41)
     clock.advance(days=181)  # protocol retention: 180 days
     recent = register_prescreen(ctx, identity(42), consents={"contact": True}).reference
@@ -318,6 +325,11 @@ def test_retention_purge(ctx: ServiceContext, staff: Staff, clock: Clock) -> Non
         assert purge.subject_code == old and "Zhang40" not in (purge.old or "")
         assert verify_chain(s).ok
     assert math.isclose(res.retention_days, 180.0)
+    if ctx.registry.dialect == "sqlite":
+        # the ciphertext is gone from the database file and its WAL (secure_delete + checkpoint)
+        db = Path(str(ctx.registry.engine.url.database))
+        raw = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+        assert ciphertext not in raw
 
 
 @SQLITE_ONLY

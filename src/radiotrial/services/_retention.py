@@ -41,8 +41,10 @@ def purge_prescreen(ctx: ServiceContext, actor: Actor, *, dry_run: bool = False)
     ``potential-candidate`` or ``not-registered`` without screening) and the status is older
     than ``protocol.retention.prescreen_contact_data``. The pseudonymous subject row stays (status
     ``not-registered``) so that counts remain right; the audit entry names only the subject code,
-    the rule and the fields removed, never their values. Ciphertext copies in database backups
-    expire with the backups' own rotation.
+    the rule and the fields removed, never their values. On SQLite the deleted pages are zeroed
+    (``secure_delete``) and the WAL is checkpointed; on PostgreSQL dead rows disappear at the next
+    VACUUM, and copies in backups expire with the backups' rotation (all of them are ciphertext
+    under a key that is not in the database).
     """
     require_permission(actor, "prescreen.purge")
     days = ctx.protocol.retention.prescreen_contact_data.to("d")
@@ -85,4 +87,6 @@ def purge_prescreen(ctx: ServiceContext, actor: Actor, *, dry_run: bool = False)
                     session, actor, subject, "not-registered", at=now,
                     reason="retention period elapsed; contact data purged", kind="purge",
                 )  # fmt: skip
+    if purged and not dry_run:
+        ctx.registry.checkpoint()
     return PurgeResult(purged, days, cutoff.isoformat(), dry_run)
