@@ -24,9 +24,11 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.sr.codedict import codes
+from pydicom.tag import Tag
 from pydicom.uid import RTStructureSetStorage
 
 from radiotrial.errors import InputFileError, ValidationError
@@ -39,7 +41,6 @@ from radiotrial.imaging._dicom_common import (
     read_dataset,
     reading,
     require,
-    require_floats,
     save,
     software_version,
 )
@@ -303,9 +304,62 @@ def _contours_2d(mask: npt.NDArray[np.bool_]) -> list[npt.NDArray[np.float64]]:
         pts = np.asarray(line, dtype=np.float64) - 1.0  # undo the padding
         if len(pts) >= 4 and np.allclose(pts[0], pts[-1]):
             pts = pts[:-1]  # DICOM closes CLOSED_PLANAR contours implicitly
+        pts = _drop_collinear(pts)
         if len(pts) >= 3:
             out.append(pts)
     return out
+
+
+def _drop_collinear(pts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Remove vertices in the middle of straight runs (the polygon is unchanged).
+
+    Marching squares on voxel masks puts a vertex at every voxel edge; along straight
+    boundaries most are collinear, and dropping them keeps large contours (body outline)
+    within one DS element (≤ 64 kB in explicit VR).
+    """
+    prev = pts - np.roll(pts, 1, axis=0)
+    nxt = np.roll(pts, -1, axis=0) - pts
+    cross = prev[:, 0] * nxt[:, 1] - prev[:, 1] * nxt[:, 0]
+    same_way = np.einsum("ij,ij->i", prev, nxt) > 0
+    keep = ~((np.abs(cross) < 1e-9) & same_way)
+    return pts[keep] if keep.sum() >= 3 else pts
+
+
+#: A DS element's value length is a 16-bit field in explicit VR (PS3.5 7.1.2).
+_MAX_DS_BYTES: Final = 0xFFFE
+
+
+def _contour_data(xyz: npt.NDArray[np.float64]) -> bytes:
+    """ContourData (3006,0050) as encoded DS text (fast path; pydicom validates per value)."""
+    flat = np.ravel(xyz)
+    if np.max(np.abs(flat)) < 1e9:  # "%.4f" then fits the 16-character DS limit
+        text = "\\".join(f"{v:.4f}" for v in flat)
+    else:  # pragma: no cover - coordinates beyond 1000 km
+        text = "\\".join(ds_str(flat))
+    raw = text.encode("ascii")
+    return raw + b" " if len(raw) % 2 else raw
+
+
+def _read_contour_data(p: str, item: Dataset) -> npt.NDArray[np.float64]:
+    """ContourData values, parsed from the raw bytes when pydicom has not converted them."""
+    elem = item.get_item(0x30060050)
+    if elem is None or elem.value is None or len(elem.value) == 0:
+        raise InputFileError(p, "missing or empty ContourData (3006,0050)")
+    try:
+        if isinstance(elem.value, bytes):
+            values = np.array(elem.value.split(b"\\"), dtype=np.float64)
+        else:
+            seq = elem.value if isinstance(elem.value, list | tuple) else list(elem.value)
+            values = np.asarray([float(v) for v in seq], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputFileError(p, "ContourData (3006,0050) holds non-numeric values") from None
+    if not np.all(np.isfinite(values)):
+        raise InputFileError(p, "ContourData (3006,0050) holds non-finite values")
+    if values.size % 3 or values.size < 9:
+        raise InputFileError(
+            p, f"ContourData (3006,0050) has {values.size} values: expected ≥ 3 points × 3"
+        )
+    return values.reshape(-1, 3)
 
 
 def write_rtstruct(
@@ -418,7 +472,17 @@ def write_rtstruct(
                 c.ContourImageSequence = Sequence([ref])
                 c.ContourGeometricType = "CLOSED_PLANAR"
                 c.NumberOfContourPoints = len(xyz)
-                c.ContourData = ds_str(np.round(xyz, 4))
+                data = _contour_data(xyz)
+                if len(data) > _MAX_DS_BYTES:
+                    raise ValidationError(
+                        "labels",
+                        names[n],
+                        f"a contour on slice {k} has {len(xyz)} vertices, more than one "
+                        "ContourData (3006,0050) element can hold (64 kB); use write_seg",
+                    )
+                c[0x30060050] = RawDataElement(
+                    Tag(0x30060050), "DS", len(data), data, 0, False, True
+                )
                 contours.append(c)
         rc = Dataset()
         rc.ROIDisplayColor = list(_COLOURS[idx % len(_COLOURS)])
@@ -486,8 +550,7 @@ def read_rtstruct(
                     f"reference series' {series.frame_of_reference_uid}",
                 )
         nz, ny, nx = grid.shape
-        jj, ii = np.mgrid[0:ny, 0:nx]
-        centres = np.column_stack([ii.ravel(), jj.ravel()]).astype(np.float64)
+        to_index = np.linalg.inv(grid.affine)
         out = np.zeros(grid.shape, dtype=np.int32)
         names: dict[int, str] = {}
         for rc in ds.get("ROIContourSequence") or []:
@@ -499,12 +562,8 @@ def read_rtstruct(
             names[n] = str(rois[n].get("ROIName", f"ROI {n}"))
             inside = np.zeros(grid.shape, dtype=bool)
             for c in rc.get("ContourSequence") or []:
-                xyz = require_floats(p, c, "ContourData", len(c.get("ContourData") or [0]))
-                if xyz.size % 3 or xyz.size < 9:
-                    raise InputFileError(
-                        p, f"ContourData (3006,0050) has {xyz.size} values: expected ≥ 3 points × 3"
-                    )
-                ijk = grid.lps_to_index(xyz.reshape(-1, 3))
+                xyz = _read_contour_data(p, c)
+                ijk = xyz @ to_index[:3, :3].T + to_index[:3, 3]
                 k = float(np.mean(ijk[:, 2]))
                 ks = round(k)
                 if np.ptp(ijk[:, 2]) > 0.05 or abs(k - ks) > 0.05 or not 0 <= ks < nz:
@@ -513,9 +572,15 @@ def read_rtstruct(
                         f"ContourData (3006,0050) of ROI {n} is not on a slice of the reference "
                         f"series (slice index {k:.2f})",
                     )
-                poly = MplPath(ijk[:, :2], closed=False)
-                hit = poly.contains_points(centres).reshape(ny, nx)
-                inside[ks] ^= hit
+                # only the centres inside the contour's bounding box can be inside it
+                lo = np.clip(np.floor(ijk[:, :2].min(axis=0)), 0, [nx, ny]).astype(int)
+                hi = np.clip(np.ceil(ijk[:, :2].max(axis=0)) + 1, 0, [nx, ny]).astype(int)
+                if np.any(hi <= lo):
+                    continue  # entirely outside the image
+                jj, ii = np.mgrid[lo[1] : hi[1], lo[0] : hi[0]]
+                centres = np.column_stack([ii.ravel(), jj.ravel()]).astype(np.float64)
+                hit = MplPath(ijk[:, :2], closed=False).contains_points(centres)
+                inside[ks, lo[1] : hi[1], lo[0] : hi[0]] ^= hit.reshape(jj.shape)
             out[inside] = n
         return grid.with_array(out, units="label"), names
 
