@@ -61,7 +61,7 @@ def snapshot(obj: Base) -> dict[str, Any]:
     }
 
 
-def entry_hash(entry: AuditEntry) -> str:
+def entry_hash(entry: AuditEntry | sa.Row[Any]) -> str:
     """Recompute an entry's hash from its columns (see the module notes)."""
     payload = {
         "seq": entry.seq,
@@ -267,7 +267,10 @@ def verify_chain(session: Session) -> AuditReport:
     other entry, the entries were *reordered*, otherwise the predecessor was *removed* or
     altered). The last entry must match ``audit_head`` (else the tail was *truncated*).
     """
-    entries = list(session.execute(sa.select(AuditEntry).order_by(AuditEntry.seq)).scalars())
+    # plain rows, not ORM objects: verification reads the whole table
+    entries = list(
+        session.execute(sa.select(*AuditEntry.__table__.columns).order_by(AuditEntry.seq))
+    )
     head = session.get(AuditHead, 1)
     problems: list[AuditProblem] = []
     all_hashes = {e.hash: e.seq for e in entries}
