@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk  # noqa: N813
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from radiotrial.imaging import (
     Volume,
@@ -139,3 +141,25 @@ def test_registration_deformable_recovers_nonrigid_motion() -> None:
     reg = register(fixed, moving, deformable=True, mesh_size=3)
     tre = target_registration_error(reg, pts, truth)
     assert tre.max() < 4.8
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    n=st.integers(3, 12),
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.floats(1.0, 30.0),
+)
+def test_scanline_fill_matches_point_in_polygon(n: int, seed: int, scale: float) -> None:
+    """The RTSTRUCT scanline even-odd fill equals matplotlib's crossing-number test on random
+    (possibly self-intersecting) polygons; float vertices put no centre on an edge."""
+    from matplotlib.path import Path as MplPath
+
+    from radiotrial.imaging._regions import _even_odd_fill
+
+    rng = np.random.default_rng(seed)
+    poly = rng.uniform(-3.0, scale, (n, 2))
+    ny, nx = 24, 28
+    jj, ii = np.mgrid[0:ny, 0:nx]
+    centres = np.column_stack([ii.ravel(), jj.ravel()]).astype(float)
+    expected = MplPath(poly).contains_points(centres).reshape(ny, nx)
+    np.testing.assert_array_equal(_even_odd_fill(poly, ny, nx), expected)

@@ -504,6 +504,36 @@ def write_rtstruct(
     return Path(path)
 
 
+def _even_odd_fill(poly: npt.NDArray[np.float64], ny: int, nx: int) -> npt.NDArray[np.bool_]:
+    """Pixel centres ``(i, j)`` inside a closed polygon (columns, rows), even-odd rule.
+
+    Scanline form of the crossing-number test: an edge crosses row ``j`` when
+    ``min(y0, y1) ≤ j < max(y0, y1)`` (half-open, so a vertex on the row counts once); a
+    centre is inside when an odd number of crossings lie strictly to its left. Each crossing
+    toggles the columns right of it, and a cumulative sum along the row gives the parity.
+    """
+    out = np.zeros((ny, nx), dtype=bool)
+    p0 = poly
+    p1 = np.roll(poly, -1, axis=0)
+    y_lo, y_hi = np.minimum(p0[:, 1], p1[:, 1]), np.maximum(p0[:, 1], p1[:, 1])
+    j0 = max(int(np.ceil(y_lo.min())), 0)
+    j1 = min(int(np.ceil(y_hi.max())), ny)  # rows j with j < max y
+    if j1 <= j0:
+        return out
+    rows = np.arange(j0, j1, dtype=np.float64)[:, None]
+    crosses = (y_lo[None, :] <= rows) & (rows < y_hi[None, :])
+    r, e = np.nonzero(crosses)
+    if r.size == 0:
+        return out
+    x0, y0, x1, y1 = p0[e, 0], p0[e, 1], p1[e, 0], p1[e, 1]
+    xc = x0 + (rows[r, 0] - y0) * (x1 - x0) / (y1 - y0)
+    col = np.clip(np.floor(xc).astype(np.int64) + 1, 0, nx)  # first centre right of xc
+    toggles = np.zeros((j1 - j0, nx + 1), dtype=np.int32)
+    np.add.at(toggles, (r, col), 1)
+    out[j0:j1] = (np.cumsum(toggles, axis=1)[:, :nx] & 1).astype(bool)
+    return out
+
+
 def read_rtstruct(
     path: Path | str, *, reference: Path | str | DicomSeries
 ) -> tuple[Volume, dict[int, str]]:
@@ -526,8 +556,6 @@ def read_rtstruct(
         malformed ContourData — naming the file and tag.
     """
     with reading(path):
-        from matplotlib.path import Path as MplPath
-
         p = str(path)
         ds = read_dataset(Path(path))
         if str(ds.get("Modality", "")) != "RTSTRUCT":
@@ -572,15 +600,7 @@ def read_rtstruct(
                         f"ContourData (3006,0050) of ROI {n} is not on a slice of the reference "
                         f"series (slice index {k:.2f})",
                     )
-                # only the centres inside the contour's bounding box can be inside it
-                lo = np.clip(np.floor(ijk[:, :2].min(axis=0)), 0, [nx, ny]).astype(int)
-                hi = np.clip(np.ceil(ijk[:, :2].max(axis=0)) + 1, 0, [nx, ny]).astype(int)
-                if np.any(hi <= lo):
-                    continue  # entirely outside the image
-                jj, ii = np.mgrid[lo[1] : hi[1], lo[0] : hi[0]]
-                centres = np.column_stack([ii.ravel(), jj.ravel()]).astype(np.float64)
-                hit = MplPath(ijk[:, :2], closed=False).contains_points(centres)
-                inside[ks, lo[1] : hi[1], lo[0] : hi[0]] ^= hit.reshape(jj.shape)
+                inside[ks] ^= _even_odd_fill(ijk[:, :2], ny, nx)
             out[inside] = n
         return grid.with_array(out, units="label"), names
 
