@@ -9,6 +9,7 @@ next-cycle planning against the protocol's organ limits, and report writing.
 
 from radiotrial.dosimetry._absorbed import RegionDose, dvh, region_doses
 from radiotrial.dosimetry._marrow import MarrowDose, red_marrow_blood_based, red_marrow_image_based
+from radiotrial.dosimetry._mird import load_s_table_csv, mird_label_doses, sphere_dose_gy
 from radiotrial.dosimetry._planning import (
     CycleDose,
     OrganPlan,
@@ -46,13 +47,16 @@ __all__ = [
     "dvh",
     "fit_regions",
     "gtm_matrix",
+    "load_s_table_csv",
     "load_study",
+    "mird_label_doses",
     "plan_next_cycle",
     "quantify",
     "red_marrow_blood_based",
     "red_marrow_image_based",
     "region_doses",
     "run_dosimetry",
+    "sphere_dose_gy",
     "study_from_virtual_patient",
     "therapeutic_index",
     "voxel_tia",

@@ -28,6 +28,7 @@ _COLUMNS = (
     "dose_gy",
     "dose_sd_gy",
     "dose_per_gbq_gy",
+    "dose_organ_level_gy",
     "bed_gy",
     "eqd2_gy",
     "tac_model",
@@ -122,7 +123,10 @@ def write_report(
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
     try:
-        rows = [r.as_dict() for r in result.regions]
+        rows = [
+            r.as_dict() | {"dose_organ_level_gy": result.organ_level.get(r.name, {}).get("dose_gy")}
+            for r in result.regions
+        ]
         with (tmp / "regions.csv").open("w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=_COLUMNS, extrasaction="ignore")
             writer.writeheader()

@@ -82,6 +82,7 @@ class Study:
     density: Volume | None = None
     truth: dict[str, Any] | None = None
     truth_tia: Volume | None = field(default=None, repr=False)
+    label_names: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         times = [s.time_h for s in self.sessions]
@@ -165,6 +166,7 @@ def study_from_virtual_patient(patient: VirtualPatient, *, use_counts: bool = Tr
         density=patient.anatomy.density,
         truth=truth,
         truth_tia=patient.tia_voxel,
+        label_names={int(k): v["name"] for k, v in truth["labels"].items()},
     )
 
 
@@ -232,4 +234,5 @@ def load_study(folder: str | Path) -> Study:
         density=read_nifti(density_path)[0] if density_path.is_file() else None,
         truth=meta if meta_path.name == "truth.json" else None,
         truth_tia=read_nifti(tia_path)[0] if tia_path.is_file() else None,
+        label_names={int(k): v["name"] for k, v in meta.get("labels", {}).items()},
     )

@@ -12,14 +12,16 @@ import numpy as np
 from radiotrial.dosimetry._absorbed import RegionDose, region_doses
 from radiotrial.dosimetry._data import value
 from radiotrial.dosimetry._marrow import MarrowDose, red_marrow_blood_based, red_marrow_image_based
+from radiotrial.dosimetry._mird import mird_label_doses, phantom_s_matrix, sphere_dose_gy
 from radiotrial.dosimetry._planning import CycleDose, Plan, plan_next_cycle, therapeutic_index
 from radiotrial.dosimetry._quantify import Quantified, quantify
 from radiotrial.dosimetry._study import Study
 from radiotrial.dosimetry._tia import RegionKinetics, VoxelTia, fit_regions, voxel_tia
-from radiotrial.errors import ValidationError
+from radiotrial.errors import InputFileError, ValidationError
 from radiotrial.imaging import Volume
 from radiotrial.protocol import Protocol
 from radiotrial.transport import DoseResult, compute_dose
+from radiotrial.transport._phantom_svalues import PhantomSMatrix
 
 __all__ = ["DosimetryResult", "Engine", "run_dosimetry"]
 
@@ -47,6 +49,7 @@ class DosimetryResult:
     therapeutic_index: dict[str, dict[str, float]]
     validation: dict[str, Any] | None
     timings_s: dict[str, float]
+    organ_level: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def region(self, name: str) -> RegionDose:
@@ -69,6 +72,7 @@ class DosimetryResult:
             "red_marrow": [m.as_dict() for m in self.marrow],
             "plan": None if self.plan is None else self.plan.as_dict(),
             "therapeutic_index": self.therapeutic_index,
+            "organ_level": self.organ_level,
             "voxel_fit_fraction": self.voxels.fraction_own_fit,
             "validation": self.validation,
             "timings_s": self.timings_s,
@@ -161,6 +165,50 @@ def _marrow(
     return out
 
 
+def _organ_level(
+    study: Study,
+    voxels: VoxelTia,
+    density: Volume,
+    regions: list[RegionDose],
+    s_table: PhantomSMatrix | None,
+    notes: list[str],
+) -> dict[str, dict[str, Any]]:
+    """Organ-level MIRD doses (S matrix) for organs and sphere-model doses for tumours."""
+    if not study.label_names:
+        notes.append("organ-level MIRD skipped: the label map has no organ names")
+        return {}
+    lab = np.asarray(study.labels.array).astype(np.int64)
+    voxel_mass = np.asarray(density.array) * study.labels.voxel_volume_ml
+    mass = np.bincount(lab.ravel(), weights=voxel_mass.ravel())
+    names = study.label_names
+    tia = {names[lb]: t for lb, t in voxels.label_tia_bq_s.items() if lb in names}
+    masses = {names[lb]: float(mass[lb]) for lb in voxels.label_tia_bq_s if lb in names}
+    sex = (study.truth or {}).get("sex", "female")
+    try:
+        s = s_table or phantom_s_matrix(sex, study.nuclide)
+    except InputFileError as exc:
+        notes.append(f"organ-level MIRD skipped: {exc}")
+        return {}
+    label_dose = mird_label_doses(tia, masses, s)
+    spec = {x.name: x for x in study.regions}
+    out: dict[str, dict[str, Any]] = {}
+    for r in regions:
+        if r.kind == "tumour":
+            rho = r.mass_g / r.volume_ml if r.volume_ml > 0 else 1.0
+            d = sphere_dose_gy(study.nuclide, r.tia_bq_s, r.mass_g, rho)
+            out[r.name] = {"dose_gy": d, "method": "sphere model"}
+            continue
+        lbs = [names[lb] for lb in spec[r.name].labels if names.get(lb) in label_dose]
+        m = sum(masses.get(n, 0.0) for n in lbs)
+        if lbs and m > 0:
+            d = sum(label_dose[n] * masses[n] for n in lbs) / m
+            out[r.name] = {"dose_gy": d, "method": f"MIRD S matrix ({s.sex}, mass-scaled)"}
+    missing = sorted(n for n in set(tia) - set(s.regions) if not n.startswith("tumour"))
+    if missing:
+        notes.append(f"organ-level MIRD: no S-values for {', '.join(missing)}")
+    return out
+
+
 def run_dosimetry(
     study: Study,
     *,
@@ -170,6 +218,7 @@ def run_dosimetry(
     history: list[CycleDose] | None = None,
     kidney_risk_factors: bool = True,
     mc_histories: int = 2_000_000,
+    s_table: PhantomSMatrix | None = None,
     validate: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> DosimetryResult:
@@ -186,6 +235,9 @@ def run_dosimetry(
         For organ limits, LQ overrides and the next-cycle plan.
     history : list of CycleDose, optional
         Earlier cycles' organ results (cumulative dose and BED).
+    s_table : PhantomSMatrix, optional
+        S-values for the organ-level MIRD estimate (default: radiotrial's reference phantom of
+        the patient's sex, mass-scaled; see :func:`load_s_table_csv` for a user's table).
     validate : bool
         With a virtual patient's ground truth, also compute the dose from the true TIA with the
         same engine and report the recovery of TIA and dose per region.
@@ -232,6 +284,7 @@ def run_dosimetry(
         lq = {("kidney" if k == "kidneys" else k): v for k, v in lq.items()}
     regions = region_doses(study, dose, density, kinetics, lq_overrides=lq)
     marrow = _marrow(study, q, kinetics, notes)
+    organ_level = _organ_level(study, voxels, density, regions, s_table, notes)
     tumours = {r.name: r.dose_gy for r in regions if r.kind == "tumour"}
     organs = {r.name: r.dose_gy for r in regions if r.name in _PLANNED_ORGANS}
     if marrow:
@@ -252,6 +305,7 @@ def run_dosimetry(
         validation=None,
         timings_s=timings,
         notes=notes,
+        organ_level=organ_level,
     )
     plan = None
     if protocol is not None:
