@@ -135,3 +135,43 @@ def test_killed_process_leaves_database_consistent(
             assert verify_chain(s).ok
     finally:
         fresh.dispose()
+
+
+def _register_worker(url: str, key: bytes, clock: Clock, barrier: Any, out: Any) -> None:
+    from tests.services._helpers import identity
+
+    ctx = _child_context(url, key, clock)
+    barrier.wait(timeout=60)
+    try:
+        from radiotrial.services import register_prescreen
+
+        ref = register_prescreen(ctx, identity(500), consents={"contact": True}).reference
+        out.put(("ok", ref))
+    except Exception as exc:
+        out.put((type(exc).__name__, str(exc)))
+    finally:
+        ctx.registry.dispose()
+
+
+def test_parallel_duplicate_registration_keeps_one(
+    ctx: ServiceContext, staff: Staff, clock: Clock, vault_key: bytes
+) -> None:
+    """Four processes submit the same person at once: one record, three duplicates refused."""
+    url = ctx.registry.engine.url.render_as_string(hide_password=False)
+    ctx.registry.dispose()
+    barrier = _FORK.Barrier(4)
+    out = _FORK.Queue()
+    procs = [
+        _FORK.Process(target=_register_worker, args=(url, vault_key, clock, barrier, out))
+        for _ in range(4)
+    ]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    kinds = sorted(r[0] for r in results)
+    assert kinds == ["DuplicateSubjectError"] * 3 + ["ok"], results
+    with ctx.registry.read() as s:
+        assert s.execute(sa.select(sa.func.count(Subject.id))).scalar_one() == 1
+        assert verify_chain(s).ok

@@ -1,0 +1,84 @@
+"""Accounts (bootstrap, authentication, deactivation) and identity corrections."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from radiotrial.errors import ValidationError
+from radiotrial.registry import (
+    AuditEntry,
+    AuthenticationError,
+    DuplicateSubjectError,
+    PermissionDeniedError,
+)
+from radiotrial.services import (
+    ServiceContext,
+    authenticate,
+    correct_identity,
+    create_user,
+    deactivate_user,
+    register_prescreen,
+    reveal_identity,
+)
+from tests.registry._fixtures import PASSWORD, SQLITE_ONLY, Staff
+from tests.services._helpers import identity
+
+
+@SQLITE_ONLY
+def test_bootstrap_and_authentication(ctx: ServiceContext) -> None:
+    with pytest.raises(AuthenticationError, match="first account"):
+        create_user(ctx, None, username="c", full_name="C", role="coordinator", password=PASSWORD)
+    admin = create_user(ctx, None, username="root", full_name="R", role="admin", password=PASSWORD)
+    with pytest.raises(AuthenticationError, match="first account"):
+        create_user(ctx, None, username="root2", full_name="R", role="admin", password=PASSWORD)
+    coord = create_user(
+        ctx, admin, username="coord", full_name="C", role="coordinator", password=PASSWORD
+    )
+    with pytest.raises(PermissionDeniedError):
+        create_user(ctx, coord, username="x", full_name="X", role="admin", password=PASSWORD)
+    with pytest.raises(ValidationError, match="taken"):
+        create_user(ctx, admin, username="coord", full_name="C", role="monitor", password=PASSWORD)
+    with pytest.raises(ValidationError, match="role"):
+        create_user(ctx, admin, username="p", full_name="P", role="portal", password=PASSWORD)
+    assert authenticate(ctx, "coord", PASSWORD) == coord
+    # one message for every failure: no hint whether the account exists
+    for user, pw in (("coord", "wrong password!"), ("nobody", PASSWORD)):
+        with pytest.raises(AuthenticationError) as info:
+            authenticate(ctx, user, pw)
+        assert str(info.value) == "unknown user, inactive account or wrong password"
+    deactivate_user(ctx, admin, "coord", reason="left the team")
+    with pytest.raises(AuthenticationError):
+        authenticate(ctx, "coord", PASSWORD)
+    with ctx.registry.read() as s:
+        texts = [str(e.new) for e in s.execute(sa.select(AuditEntry)).scalars()]
+    assert all("$argon2id$" not in t for t in texts)  # password hashes never reach the trail
+
+
+@SQLITE_ONLY
+def test_identity_correction_is_audited_and_rehashed(ctx: ServiceContext, staff: Staff) -> None:
+    code = register_prescreen(ctx, identity(70), consents={"contact": True}).reference
+    with pytest.raises(ValidationError, match="reason"):
+        correct_identity(ctx, staff.coordinator, code, {"family_name": "Zhao"}, reason="")
+    with pytest.raises(PermissionDeniedError):
+        correct_identity(ctx, staff.investigator, code, {"family_name": "Zhao"}, reason="typo")
+    with pytest.raises(ValidationError, match="identity.email"):
+        correct_identity(ctx, staff.coordinator, code, {"email": "nope"}, reason="typo")
+    correct_identity(ctx, staff.coordinator, code, {"family_name": "Zhao70"}, reason="typo")
+    assert reveal_identity(ctx, staff.coordinator, code, reason="check").family_name == "Zhao70"
+    # the keyed hash follows the correction: the corrected person is now found as a duplicate
+    with pytest.raises(DuplicateSubjectError):
+        register_prescreen(
+            ctx, identity(70, family_name="ZHAO70", document_number="Q1234567"),
+            consents={"contact": True},
+        )  # fmt: skip
+    register_prescreen(
+        ctx, identity(70, document_number="Q7654321"), consents={"contact": True}
+    )  # the old name is free again
+    with ctx.registry.read() as s:
+        upd = s.execute(
+            sa.select(AuditEntry).where(
+                AuditEntry.action == "update", AuditEntry.table_name == "identities"
+            )
+        ).scalar_one()
+        assert "family_name" in (upd.reason or "") and "Zhao70" not in (upd.new or "")
