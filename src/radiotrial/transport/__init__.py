@@ -9,7 +9,9 @@ Bethe stopping power and xraydb photon cross sections, for any nuclide, voxel si
 * :func:`voxel_s_kernel` — voxel S-values (1–10 mm, anisotropic) with exact voxel averaging;
 * :func:`sphere_s_value` — self-dose S-values of spheres (0.01–5000 g, 0.3–2.0 g/cm³);
 * :func:`compute_dose` — LED, kernel convolution and Monte Carlo dose engines behind one
-  interface (TIA map + CT → dose in Gy with uncertainty).
+  interface (TIA map + CT → dose in Gy with uncertainty);
+* :func:`load_phantom_s_matrix` — cached organ S-value matrices of the female and male
+  reference phantoms, mass-scalable (:meth:`PhantomSMatrix.scaled`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ from radiotrial.transport._ct import HUCalibration, ct_to_materials, hu_calibrat
 from radiotrial.transport._electron_kernel import electron_components, electron_point_kernel
 from radiotrial.transport._engines import DoseResult, compute_dose
 from radiotrial.transport._materials import Material, get_material, list_materials
+from radiotrial.transport._phantom_svalues import (
+    PhantomSMatrix,
+    compute_phantom_s_matrix,
+    load_phantom_s_matrix,
+)
 from radiotrial.transport._photon_kernel import photon_lines, photon_point_kernel
 from radiotrial.transport._radial import RadialKernel
 from radiotrial.transport._sphere import (
@@ -32,11 +39,13 @@ __all__ = [
     "DoseResult",
     "HUCalibration",
     "Material",
+    "PhantomSMatrix",
     "RadialKernel",
     "SphereSValue",
     "VoxelSKernel",
     "collision_stopping_power",
     "compute_dose",
+    "compute_phantom_s_matrix",
     "csda_range_g_cm2",
     "ct_to_materials",
     "electron_components",
@@ -44,6 +53,7 @@ __all__ = [
     "get_material",
     "hu_calibration",
     "list_materials",
+    "load_phantom_s_matrix",
     "photon_lines",
     "photon_point_kernel",
     "sphere_electron_absorbed_fraction",

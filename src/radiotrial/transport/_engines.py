@@ -261,6 +261,7 @@ def compute_dose(
     *,
     nuclide: str,
     ct_hu: Any = None,
+    density_g_cm3: Any = None,
     spacing_mm: Any = None,
     method: DoseMethod = "kernel",
     labels: Any = None,
@@ -280,6 +281,9 @@ def compute_dose(
         Time-integrated activity.
     nuclide : str
         ICRP-107 nuclide.
+    density_g_cm3 : (Z, Y, X) ndarray or Volume, optional
+        Mass density map overriding the HU calibration's densities (materials still come from
+        the HU classes), e.g. a phantom's known densities.
     ct_hu : (Z, Y, X) ndarray or Volume, optional
         CT on the TIA grid (HU); without it the patient is homogeneous ``reference_material``.
     spacing_mm : (dz, dy, dx), optional
@@ -322,6 +326,13 @@ def compute_dose(
     ref = get_material(reference_material)
     if ct is not None:
         mat_idx, dens, materials = ct_to_materials(ct)
+        if density_g_cm3 is not None:
+            dmap, _, _ = _as_array("density_g_cm3", density_g_cm3)
+            if dmap.shape != dens.shape or not np.all(np.isfinite(dmap)) or np.any(dmap <= 0):
+                raise ValidationError(
+                    "density_g_cm3", dmap.shape, "expected positive densities on the TIA grid"
+                )
+            dens = dmap.astype(np.float32)
     else:
         mat_idx = np.zeros(tia_mbq_h.shape, dtype=np.int8)
         dens = np.full(tia_mbq_h.shape, ref.density_g_cm3, dtype=np.float32)
