@@ -41,7 +41,10 @@ class PostgresServer:
 
     def __init__(self, bin_dir: Path) -> None:
         self.bin_dir = bin_dir
-        self.root = Path(tempfile.mkdtemp(prefix="radiotrial-pg-"))
+        # /tmp when root: the postgres user must traverse the path, and a unix-socket path must
+        # stay under 107 bytes, which a deep $TMPDIR may not allow
+        base = "/tmp" if os.geteuid() == 0 and os.path.isdir("/tmp") else None
+        self.root = Path(tempfile.mkdtemp(prefix="radiotrial-pg-", dir=base))
         self.data = self.root / "data"
         self.socket_dir = self.root
         self.log = self.root / "server.log"
