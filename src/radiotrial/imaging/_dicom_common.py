@@ -1,7 +1,7 @@
 """Shared pieces of DICOM writing and reading: study identity, datetimes, geometry, atomic output.
 
 Datasets are built with pydicom (the encoder is pydicom's); the IOD-specific modules live in
-``_ct.py``, ``_nm.py``, ``_rtstruct.py`` and ``_seg.py``.
+``_ct.py``, ``_nm.py``, ``_regions.py`` (SEG, RTSTRUCT) and ``_rtdose.py``.
 """
 
 from __future__ import annotations
