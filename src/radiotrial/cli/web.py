@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+from typing import Any
 
 import typer
 
 from radiotrial.cli._output import console, json_option, print_json
 
 __all__ = ["serve"]
+
+
+def _bootstrap_admin(ctx: Any) -> str | None:
+    """Create the first admin on an empty registry; return the generated password, if any."""
+    from radiotrial.registry import AuthenticationError
+    from radiotrial.services import create_user
+
+    given = os.environ.get("RADIOTRIAL_ADMIN_PASSWORD")
+    password = given or secrets.token_urlsafe(12)
+    try:
+        create_user(ctx, None, username="admin", full_name="Administrator", role="admin",
+                    password=password)  # fmt: skip
+    except AuthenticationError:  # accounts exist already: nothing to bootstrap
+        return None
+    return None if given else password
 
 
 def serve(
@@ -21,6 +39,12 @@ def serve(
     ),
     migrate: bool = typer.Option(
         True, "--migrate/--no-migrate", help="Create or upgrade the database schema first."
+    ),
+    bootstrap_admin: bool = typer.Option(
+        True,
+        "--bootstrap-admin/--no-bootstrap-admin",
+        help="On an empty database, create the 'admin' account: password from "
+        "$RADIOTRIAL_ADMIN_PASSWORD, else a one-time password printed once.",
     ),
     check: bool = typer.Option(
         False, "--check", help="Build the app, print its configuration and exit (no server)."
@@ -41,6 +65,9 @@ def serve(
     settings = load_settings(**overrides)
     revision = upgrade(settings.db_url) if migrate else None
     app = create_app(settings)
+    admin_password = None
+    if bootstrap_admin and app.state.services is not None:
+        admin_password = _bootstrap_admin(app.state.services)
     info = {
         "url": f"http://{host}:{port}/",
         "mode": settings.mode,
@@ -56,6 +83,12 @@ def serve(
         f" · mail: {info['mail']}",
         highlight=False,
     )
+    if admin_password is not None:
+        console.print(
+            "created account [bold]admin[/] with one-time password "
+            f"[bold]{admin_password}[/] (shown once; sign in at /staff/login and change it)",
+            highlight=False,
+        )
     if check:
         return
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

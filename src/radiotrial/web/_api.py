@@ -37,7 +37,28 @@ from radiotrial.web._staff import StaffState
 
 __all__ = ["api_router"]
 
-api_router = APIRouter(prefix="/api/v1", tags=["trial"])
+class Problem(BaseModel):
+    """An error: a sentence, or the list of invalid fields for a malformed request."""
+
+    detail: str | list[dict[str, Any]]
+
+
+def _problem(text: str) -> dict[str, Any]:
+    return {"model": Problem, "description": text}
+
+
+api_router = APIRouter(
+    prefix="/api/v1",
+    tags=["trial"],
+    responses={
+        401: _problem("Missing, invalid or expired bearer token, or wrong password"),
+        403: _problem("The role does not grant this action (data/roles.yaml)"),
+        404: _problem("No such subject"),
+        409: _problem("A concurrent change won; retry"),
+        422: _problem("Invalid input or a refused workflow step (the message names the field)"),
+        429: _problem("Too many failed sign-ins; wait for the Retry-After seconds"),
+    },
+)
 _bearer = HTTPBearer(auto_error=False)
 
 Code = Annotated[str, Field(pattern=r"^[A-Z]{2}-[0-9A-Z]{4,12}$", max_length=32)]
