@@ -121,3 +121,29 @@ def test_terminal_statuses_have_no_exit() -> None:
     assert not any(old in TERMINAL for old, _ in EXPECTED_EDGES)
     with pytest.raises(WorkflowError, match="not a FHIR"):
         check_transition("RT-TEST", "candidate", "enrolled")
+
+
+def test_database_guards_surface_as_conflicts(registry: Registry) -> None:
+    from radiotrial.registry import ConflictError, Subject, utcnow
+
+    def subject(code: str) -> Subject:
+        return Subject(code=code, protocol_id="p", status="candidate", status_at=utcnow(),
+                       source="clinic", consents={})  # fmt: skip
+
+    with registry.write() as s:
+        s.add(subject("RT-00000001"))
+    with pytest.raises(ConflictError, match="conflicting change"), registry.write() as s:
+        s.add(subject("RT-00000001"))  # UNIQUE(code)
+
+    def stale_update() -> None:
+        with registry.write() as s:
+            row = s.execute(sa.select(Subject)).scalar_one()
+            # another writer bumped the version behind this session's back
+            s.execute(sa.text("UPDATE subjects SET version = version + 1"))
+            row.status = "screening"
+            s.flush()
+
+    with pytest.raises(ConflictError, match="conflicting change"):
+        stale_update()
+    with registry.read() as s:
+        assert s.execute(sa.select(Subject.status)).scalar_one() == "candidate"

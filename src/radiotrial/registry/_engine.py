@@ -22,9 +22,10 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from radiotrial.errors import ValidationError
-from radiotrial.registry._errors import SchemaError
+from radiotrial.registry._errors import ConflictError, SchemaError
 
 __all__ = [
     "DEFAULT_DB_PATH",
@@ -114,12 +115,21 @@ class Registry:
     def write(self) -> Iterator[Session]:
         """One serialised write transaction: commit on success, roll back on any error."""
         with self._sessions() as session:
-            conn = session.connection(execution_options={_WRITE: True})
-            if self.dialect == "postgresql":
-                conn.exec_driver_sql("SELECT last_seq FROM audit_head WHERE id = 1 FOR UPDATE")
             try:
+                conn = session.connection(execution_options={_WRITE: True})
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql("SELECT last_seq FROM audit_head WHERE id = 1 FOR UPDATE")
                 yield session
                 session.commit()
+            except (sa.exc.IntegrityError, StaleDataError) as exc:
+                session.rollback()
+                # the schema's unique/version guards caught what the application did not
+                raise ConflictError(f"conflicting change refused by the database: {exc}") from exc
+            except sa.exc.OperationalError as exc:
+                session.rollback()
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise ConflictError(f"database busy, try again: {exc.orig}") from exc
+                raise
             except BaseException:
                 session.rollback()
                 raise
