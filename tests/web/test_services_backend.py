@@ -64,3 +64,29 @@ def test_outbox_files_are_complete_json(services_app: object, tmp_path: Path) ->
     records = [json.loads(f.read_text("utf-8")) for f in files]
     assert {r["reference"] for r in records} == {ref}
     assert all(r["reason"].startswith("no SMTP server configured") for r in records)
+
+
+def test_concurrent_posts_of_one_form_file_one_request(services_app: object) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import UTC, datetime
+
+    from radiotrial.web import PortalRequest
+
+    backend = services_app.state.web.backend  # type: ignore[attr-defined]
+    request = PortalRequest(
+        kind="prescreening",
+        requester_type="patient",
+        language="en",
+        identity={"full_name": "Parallel Person", "email": "p@example.org"},
+        answers={"preferred_language": "en"},
+        consents={"contact": True, "storage": True},
+        submitted_at=datetime.now(UTC),
+        idempotency_key="same-form-token",
+    )
+    with ThreadPoolExecutor(8) as pool:
+        receipts = list(pool.map(lambda _: backend.submit_request(request), range(8)))
+    assert len({r.reference for r in receipts}) == 1
+    assert sum(r.created for r in receipts) == 1
+    ctx = services_app.state.services  # type: ignore[attr-defined]
+    with ctx.registry.read() as session:
+        assert session.execute(sa.select(sa.func.count(Subject.id))).scalar_one() == 1

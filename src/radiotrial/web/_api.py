@@ -37,6 +37,7 @@ from radiotrial.web._staff import StaffState
 
 __all__ = ["api_router"]
 
+
 class Problem(BaseModel):
     """An error: a sentence, or the list of invalid fields for a malformed request."""
 

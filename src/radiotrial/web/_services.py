@@ -90,36 +90,40 @@ class ServicesBackend:
                 return Receipt(earlier.reference, False, earlier.submitted_at, earlier.repeat_of)
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:  # two concurrent posts of one form: the second waits and reuses
-            with self._lock:
-                earlier = self._seen.get(key)
-            if earlier is not None:
-                return Receipt(earlier.reference, False, earlier.submitted_at, earlier.repeat_of)
-            consents = {
-                "contact": request.consents.get("contact", False),
-                "health_data": request.consents.get("storage", False),
-                "cross_border_transfer": request.consents.get("cross_border", False),
-            }
-            source: Literal["portal", "referral"] = (
-                "referral" if request.requester_type == "physician" else "portal"
-            )
             try:
-                receipt = register_prescreen(
-                    self.ctx, self._identity(request), consents=consents, source=source
-                )
-                result = Receipt(receipt.reference, True, request.submitted_at)
-            except DuplicateSubjectError as exc:
-                # never tell the public that a person is already registered: a fresh
-                # reference for the reply, the match for the staff notice only
-                log.info("portal request matches existing subject %s", exc.existing)
-                result = Receipt(
-                    new_reference(request.kind), True, request.submitted_at, exc.existing
-                )
-            with self._lock:
-                self._seen[key] = result
-                self._key_locks.pop(key, None)
-                while len(self._seen) > self._remember:
-                    self._seen.popitem(last=False)
-            return result
+                return self._submit_once(request, key)
+            finally:
+                with self._lock:
+                    self._key_locks.pop(key, None)
+
+    def _submit_once(self, request: PortalRequest, key: str) -> Receipt:
+        with self._lock:
+            earlier = self._seen.get(key)
+        if earlier is not None:
+            return Receipt(earlier.reference, False, earlier.submitted_at, earlier.repeat_of)
+        consents = {
+            "contact": request.consents.get("contact", False),
+            "health_data": request.consents.get("storage", False),
+            "cross_border_transfer": request.consents.get("cross_border", False),
+        }
+        source: Literal["portal", "referral"] = (
+            "referral" if request.requester_type == "physician" else "portal"
+        )
+        try:
+            receipt = register_prescreen(
+                self.ctx, self._identity(request), consents=consents, source=source
+            )
+            result = Receipt(receipt.reference, True, request.submitted_at)
+        except DuplicateSubjectError as exc:
+            # never tell the public that a person is already registered: a fresh
+            # reference for the reply, the match for the staff notice only
+            log.info("portal request matches existing subject %s", exc.existing)
+            result = Receipt(new_reference(request.kind), True, request.submitted_at, exc.existing)
+        with self._lock:
+            self._seen[key] = result
+            while len(self._seen) > self._remember:
+                self._seen.popitem(last=False)
+        return result
 
     def store_mail(self, mail: OutboundMail, *, reason: str) -> None:
         self.outbox_dir.mkdir(parents=True, exist_ok=True)
