@@ -173,3 +173,16 @@ def test_electron_mc_in_voxels_agrees_with_kernel_convolution() -> None:
     assert float(m.electron_dose_gy[7, 7, 9]) == pytest.approx(
         float(k.electron_dose_gy[7, 7, 9]), rel=0.05
     )
+
+
+def test_alpha_emitter_deposits_alpha_energy_locally() -> None:
+    tia = _cube(8, 2)
+    r = compute_dose(tia, nuclide="Ac-225", spacing_mm=(4.0, 4.0, 4.0), method="led")
+    assert r.alpha_dose_gy is not None
+    nuc = get_nuclide("Ac-225")
+    e = nuc.energy_per_decay_mev("alpha") + nuc.energy_per_decay_mev("alpha-recoil")
+    mass_kg = float(np.float32(1.03)) * 0.064 * 1e-3
+    assert float((r.alpha_dose_gy * mass_kg).sum()) == pytest.approx(
+        tia.sum() * 3.6e9 * e * MEV_J, rel=1e-9
+    )
+    np.testing.assert_allclose(r.dose_gy, r.electron_dose_gy + r.photon_dose_gy + r.alpha_dose_gy)

@@ -112,3 +112,20 @@ def test_sphere_input_ranges() -> None:
         sphere_s_value("Lu-177", 6000.0)
     with pytest.raises(ValidationError, match="density_g_cm3"):
         sphere_s_value("Lu-177", 10.0, density_g_cm3=0.1)
+
+
+def test_alpha_energy_is_absorbed_locally_in_spheres_and_voxels() -> None:
+    from radiotrial.nuclides import get_nuclide
+
+    nuc = get_nuclide("Ac-225")
+    e_a = nuc.energy_per_decay_mev("alpha") + nuc.energy_per_decay_mev("alpha-recoil")
+    s = sphere_s_value("Ac-225", 10.0, n_photon_histories=20_000)
+    k = 1.602176634e-13 * 3.6e9 / 1e-2 * 1e3  # MeV per decay -> mGy/(MBq h) in 10 g
+    rest = s.s_mgy_per_mbq_h / k - e_a
+    # the α term is exact; electrons and photons add between 0 and their emitted energy
+    upper = nuc.energy_per_decay_mev("electrons") + nuc.energy_per_decay_mev("photons")
+    assert 0.0 < rest < upper
+    kern = voxel_s_kernel("Ac-225", 4.0, half_width=1)
+    extra = kern.octant[0, 0, 0] - kern.electron_octant[0, 0, 0] - kern.photon_octant[0, 0, 0]
+    mass_kg = 64e-6 * kern.density_g_cm3
+    assert extra == pytest.approx(e_a * 1.602176634e-13 * 1e6 / mass_kg * 1e3, rel=1e-12)

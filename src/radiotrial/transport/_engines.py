@@ -8,6 +8,10 @@ Notes
 ``"led"`` — local energy deposition: all electron energy is absorbed in the emitting voxel,
 photons are ignored, D = Ã E_e / m_voxel (m from CT density).
 
+In every engine the α and recoil energy of α emitters is absorbed in the emitting voxel (ranges
+below 0.1 mm). Only the nuclide's own emissions are transported: progeny (e.g. the Ac-225 chain)
+must be given as TIA maps of their own.
+
 ``"kernel"`` — FFT convolution of the TIA with voxel S-value kernels computed for the reference
 medium (soft tissue), electrons and photons separately. Electrons get the density correction
 D_v = D_ref,v · ρ_ref/ρ_v (the energy deposited is kept, the mass is the voxel's own); photons
@@ -65,7 +69,10 @@ class DoseResult:
     uncertainty_gy : (Z, Y, X) ndarray
         One standard error (statistical, Monte Carlo only; zero for deterministic engines), Gy.
     electron_dose_gy, photon_dose_gy : (Z, Y, X) ndarray
-        The two components of ``dose_gy``.
+        Electron and photon components of ``dose_gy``.
+    alpha_dose_gy : (Z, Y, X) ndarray or None
+        α and recoil-nucleus energy deposited in the emitting voxel (ranges < 0.1 mm), the third
+        component of ``dose_gy`` for α emitters; absorbed dose, no RBE weighting.
     region_mean_gy, region_uncertainty_gy : dict of int to float
         Mass-weighted mean dose and its standard error per label (when labels were given).
     method : str
@@ -83,6 +90,7 @@ class DoseResult:
     region_mean_gy: dict[int, float] = field(default_factory=dict)
     region_uncertainty_gy: dict[int, float] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    alpha_dose_gy: npt.NDArray[np.float64] | None = None
 
 
 def _as_array(
@@ -395,7 +403,9 @@ def compute_dose(
         # electron energy that the kernel places in air voxels has no meaningful mass there
         air = np.array([m.name == "air" for m in materials])[mat_idx]
         d_e = np.where(air, 0.0, d_e)
-    dose = d_e + d_p
+    e_alpha = nuc.energy_per_decay_mev("alpha") + nuc.energy_per_decay_mev("alpha-recoil")
+    d_a = tia_mbq_h * _DECAYS_PER_MBQ_H * e_alpha * MEV_TO_J / mass_kg if e_alpha > 0 else None
+    dose = d_e + d_p if d_a is None else d_e + d_p + d_a
     region_mean = _region_means(dose, mass_kg, lab) if lab is not None else {}
     if lab is not None:
         # independent components: variances of the batch means add
@@ -409,6 +419,7 @@ def compute_dose(
         uncertainty_gy=unc,
         electron_dose_gy=d_e,
         photon_dose_gy=d_p,
+        alpha_dose_gy=d_a,
         method=method,
         spacing_mm=spacing,
         region_mean_gy=region_mean,

@@ -10,9 +10,10 @@ fraction of a sphere of radius r centred uniformly in the ball that lies inside 
    \\quad r \\le 2R,
 
 so φ_e = Σₙ ΔEₙ ψ(rₙ) / E_e. Photons: Monte Carlo in the isolated sphere (vacuum outside, no
-backscatter from surrounding tissue, as in the OLINDA/EXM sphere model). The S-value is
+backscatter from surrounding tissue, as in the OLINDA/EXM sphere model). α and recoil energy is
+absorbed entirely (E_α term; absorbed dose, no RBE weighting). The S-value is
 
-.. math:: S = (E_e φ_e + E_γ φ_γ)\\, k / m,
+.. math:: S = (E_e φ_e + E_γ φ_γ + E_α)\\, k / m,
 
 with k = 1.602×10⁻¹³ J/MeV · 3.6×10⁹ decays/(MBq h), giving Gy/(MBq h).
 
@@ -146,7 +147,9 @@ def sphere_s_value(
     )
     e_e = nuc.energy_per_decay_mev("electrons")
     e_p = nuc.energy_per_decay_mev("photons")
-    energy_j = (e_e * af_e + e_p * af_p) * MEV_TO_J
+    # α particles and recoil nuclei: ranges < 0.1 mm, absorbed in the sphere (no RBE weighting)
+    e_a = nuc.energy_per_decay_mev("alpha") + nuc.energy_per_decay_mev("alpha-recoil")
+    energy_j = (e_e * af_e + e_p * af_p + e_a) * MEV_TO_J
     s = energy_j * 3.6e9 / (mass_g * 1e-3) * 1e3
     return SphereSValue(
         s_mgy_per_mbq_h=float(s),

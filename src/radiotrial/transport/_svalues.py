@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cache
 
@@ -13,6 +14,7 @@ from radiotrial.nuclides import get_nuclide
 from radiotrial.transport._electron_kernel import electron_point_kernel
 from radiotrial.transport._materials import Material, get_material
 from radiotrial.transport._photon_kernel import photon_point_kernel
+from radiotrial.transport._units import MEV_TO_J
 from radiotrial.transport._voxel_kernel import check_voxel_mm, full_kernel, voxel_s_octant
 
 __all__ = ["VoxelSKernel", "voxel_s_kernel"]
@@ -28,7 +30,8 @@ class VoxelSKernel:
         ``octant[i, j, k]``: mean absorbed dose in the voxel at offset (i, j, k) (array order
         z, y, x) per unit cumulated activity in the source voxel, mGy/(MBq s).
     electron_octant, photon_octant : ndarray
-        The two components of ``octant``.
+        Electron and photon components of ``octant``; for α emitters ``octant[0, 0, 0]`` also
+        holds the locally absorbed α and recoil energy.
     voxel_mm : tuple of 3 float
         ``(dz, dy, dx)``.
     """
@@ -62,6 +65,14 @@ def _kernel(
     for a in (e_oct, p_oct):
         a.setflags(write=False)
     total = e_oct + p_oct
+    e_alpha = get_nuclide(nuclide).energy_per_decay_mev("alpha") + get_nuclide(
+        nuclide
+    ).energy_per_decay_mev("alpha-recoil")
+    if e_alpha > 0:  # α and recoil energy stays in the source voxel (ranges < 0.1 mm)
+        total = total.copy()
+        total[0, 0, 0] += (
+            e_alpha * MEV_TO_J * 1e6 / (math.prod(voxel) * 1e-6 * mat.density_g_cm3) * 1e3
+        )
     total.setflags(write=False)
     return VoxelSKernel(nuclide, mat.name, mat.density_g_cm3, voxel, total, e_oct, p_oct)
 
