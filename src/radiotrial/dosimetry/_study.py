@@ -170,26 +170,139 @@ def study_from_virtual_patient(patient: VirtualPatient, *, use_counts: bool = Tr
     )
 
 
-def load_study(folder: str | Path) -> Study:
-    """Read a patient folder written by ``radiotrial phantom make`` (NIfTI or DICOM images).
+def _regions_from_names(names: Mapping[int, str]) -> tuple[Region, ...]:
+    """One reporting region per label of a SEG/RTSTRUCT; lesions by their name."""
+    out = []
+    for label, name in sorted(names.items()):
+        low = name.lower()
+        kind: RegionKind = (
+            "tumour" if any(w in low for w in ("tumour", "tumor", "lesion", "metast")) else "organ"
+        )
+        out.append(Region(name, (label,), kind))
+    return tuple(out)
 
-    Layout: ``truth.json`` (or ``study.json`` with the same ``nuclide``, ``injected_activity``,
-    ``acquisition`` and ``regions`` keys), ``truth/labels.nii.gz`` (or a DICOM SEG per session)
-    and per session ``nifti/tXXXh_{ct,spect}.nii.gz`` or ``dicom/tXXXh/{CT/,NM.dcm}``.
+
+def _dicom_session(folder: Path) -> tuple[Any, Volume]:
+    """The NM image (first NM file) and the CT series (``CT/``) of one session folder."""
+    from radiotrial.imaging import read_ct_series, read_nm_image
+
+    nm_files = sorted(folder.glob("NM*.dcm")) or sorted(folder.glob("*.dcm"))
+    if not nm_files:
+        raise InputFileError(str(folder), "no NM image (NM*.dcm) in this session folder")
+    if not (folder / "CT").is_dir():
+        raise InputFileError(str(folder), "no CT/ series folder in this session folder")
+    return read_nm_image(nm_files[0]), read_ct_series(folder / "CT")
+
+
+def _dicom_regions(folder: Path, spect: Volume) -> tuple[Volume, dict[int, str]]:
+    """Label map from the first session's SEG.dcm or RTSTRUCT.dcm, on the SPECT grid."""
+    from radiotrial.imaging import read_rtstruct, read_seg, resample
+
+    seg, rts = folder / "SEG.dcm", folder / "RTSTRUCT.dcm"
+    if seg.is_file():
+        labels, names = read_seg(seg, reference=folder / "CT")
+    elif rts.is_file():
+        labels, names = read_rtstruct(rts, reference=folder / "CT")
+    else:
+        raise InputFileError(str(folder), "no regions: expected SEG.dcm or RTSTRUCT.dcm beside CT/")
+    if not labels.same_grid(spect):
+        labels = resample(labels, spect, method="nearest")
+    return labels, dict(names)
+
+
+def load_study(folder: str | Path) -> Study:
+    """Read a patient's study folder.
+
+    Two layouts are read:
+
+    - a virtual patient from ``radiotrial phantom make`` (``truth.json``, ``truth/labels.nii.gz``
+      and ``nifti/tXXXh_{ct,spect}.nii.gz`` or ``dicom/tXXXh/{CT/,NM.dcm}``);
+    - a clinic's DICOM study: one folder per session under ``dicom/`` (or directly under
+      ``folder``), each holding the reconstructed NM image (``NM*.dcm``) and its ``CT/``
+      series; the regions as ``SEG.dcm`` or ``RTSTRUCT.dcm`` in the first session's folder.
+      Injection time and activity come from the NM Radiopharmaceutical Information; an optional
+      ``study.json`` gives ``patient_id``, ``cycle``, ``fwhm_mm`` (for partial-volume
+      correction) and, for images in counts, ``sensitivity_cps_per_mbq`` and ``acquisition_s``.
 
     Raises
     ------
     InputFileError
         Missing or inconsistent files, naming the file.
     """
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputFileError(str(root), "not a folder")
+    truth_path = root / "truth.json"
+    if truth_path.is_file() and (root / "truth" / "labels.nii.gz").is_file():
+        return _load_virtual(root, truth_path)
+    return _load_dicom(root)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputFileError(str(path), f"not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputFileError(str(path), "must hold a JSON object")
+    return data
+
+
+def _load_dicom(root: Path) -> Study:
+    base = root / "dicom" if (root / "dicom").is_dir() else root
+    folders = sorted(p for p in base.iterdir() if p.is_dir() and (p / "CT").is_dir())
+    if not folders:
+        raise InputFileError(
+            str(root), "no session folders (each with an NM image and a CT/ series)"
+        )
+    meta = _read_json(root / "study.json") if (root / "study.json").is_file() else {}
+    found: list[tuple[Session, Path]] = []
+    rp = None
+    for f in folders:
+        nm, ct = _dicom_session(f)
+        rp = rp or nm.radiopharmaceutical
+        when = nm.volume.acquisition_time
+        if when is None:
+            raise InputFileError(str(f), "NM image without acquisition date/time (0008,002A)")
+        time_h = (when - rp.injection_time).total_seconds() / 3600.0
+        found.append((Session(time_h, nm.volume, ct), f))
+    found.sort(key=lambda item: item[0].time_h)
+    assert rp is not None
+    sessions = [session for session, _ in found]
+    labels, names = _dicom_regions(found[0][1], sessions[0].spect)
+    counts = any(s.spect.units == "counts" for s in sessions)
+    try:
+        sensitivity = float(meta.get("sensitivity_cps_per_mbq", 1.0 if not counts else "nan"))
+        duration = float(meta.get("acquisition_s", 1.0 if not counts else "nan"))
+        fwhm = float(meta.get("fwhm_mm", 0.0))
+    except (TypeError, ValueError):
+        raise InputFileError(
+            str(root / "study.json"), "calibration values must be numbers"
+        ) from None
+    if counts and not (sensitivity > 0 and duration > 0):
+        raise InputFileError(
+            str(root / "study.json"),
+            "images are in counts: give sensitivity_cps_per_mbq and acquisition_s",
+        )
+    return Study(
+        patient_id=str(meta.get("patient_id", root.name)),
+        administered=Activity(rp.injected_activity_bq, rp.injection_time, rp.nuclide),
+        sessions=tuple(sessions),
+        labels=labels,
+        regions=_regions_from_names(names),
+        sensitivity_cps_per_mbq=sensitivity,
+        acquisition_s=duration,
+        fwhm_mm=fwhm,
+        cycle=int(meta.get("cycle", 1)),
+        label_names=names,
+    )
+
+
+def _load_virtual(root: Path, meta_path: Path) -> Study:
     from radiotrial.imaging import read_ct_series, read_nifti, read_nm_image
 
-    root = Path(folder)
-    meta_path = next((p for p in (root / "study.json", root / "truth.json") if p.is_file()), None)
-    if meta_path is None:
-        raise InputFileError(str(root), "no study.json or truth.json describing the study")
+    meta = _read_json(meta_path)
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
         nuclide = meta["nuclide"]
         injected = Activity.from_value(
             float(meta["administered_activity_mbq"]),
@@ -199,7 +312,7 @@ def load_study(folder: str | Path) -> Study:
         )
         acq = meta["acquisition"]
         sessions_meta: Sequence[dict[str, Any]] = meta["time_points"]
-    except (KeyError, ValueError, TypeError, json.JSONDecodeError) as exc:
+    except (KeyError, ValueError, TypeError) as exc:
         raise InputFileError(str(meta_path), f"missing or invalid field: {exc}") from None
     sessions: list[Session] = []
     for tp in sessions_meta:
@@ -210,16 +323,12 @@ def load_study(folder: str | Path) -> Study:
             spect, _ = read_nifti(nii / f"{stem}_spect.nii.gz")
             ct, _ = read_nifti(nii / f"{stem}_ct.nii.gz")
         elif (root / "dicom" / stem / "NM.dcm").is_file():
-            nm = read_nm_image(root / "dicom" / stem / "NM.dcm")
-            spect = nm.volume
+            spect = read_nm_image(root / "dicom" / stem / "NM.dcm").volume
             ct = read_ct_series(root / "dicom" / stem / "CT")
         else:
             raise InputFileError(str(root), f"no SPECT image for session {stem} (nifti/ or dicom/)")
         sessions.append(Session(t, spect, ct))
-    labels_path = root / "truth" / "labels.nii.gz"
-    if not labels_path.is_file():
-        raise InputFileError(str(labels_path), "label map not found")
-    labels, _ = read_nifti(labels_path)
+    labels, _ = read_nifti(root / "truth" / "labels.nii.gz")
     density_path = root / "truth" / "density.nii.gz"
     tia_path = root / "truth" / "tia_voxel.nii.gz"
     return Study(
@@ -232,7 +341,7 @@ def load_study(folder: str | Path) -> Study:
         acquisition_s=float(acq["acquisition_s"]),
         fwhm_mm=float(acq["fwhm_mm"]),
         density=read_nifti(density_path)[0] if density_path.is_file() else None,
-        truth=meta if meta_path.name == "truth.json" else None,
+        truth=meta,
         truth_tia=read_nifti(tia_path)[0] if tia_path.is_file() else None,
         label_names={int(k): v["name"] for k, v in meta.get("labels", {}).items()},
     )
