@@ -90,7 +90,7 @@ def test_request_to_enrolment(staff_app: Any) -> None:
             },
         )
         assert r.status_code == 200
-        assert re.search(r"<td>I-HB</td><td>[^<]*</td><td class=\"status-not_met\">", r.text)
+        assert re.search(r"<td>I-HB</td><td>[^<]*</td><td class=\"outcome-fail\">not_met<", r.text)
         headers = api_token(coord, "coordinator")
         observed = datetime.now(UTC) - timedelta(days=1)
         r = coord.post(f"/api/v1/subjects/{ref}/evidence", json=_evidence(observed),
