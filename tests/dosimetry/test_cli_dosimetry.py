@@ -57,7 +57,7 @@ def test_dose_run_refuses_existing_output_and_bad_args(
     )
     assert code == 2 and "--engine" in err
     code, _, err = _run(capsys, "dose", "run", str(tmp_path), "--out", str(tmp_path / "z"))
-    assert code == 2 and "study.json or truth.json" in err
+    assert code == 2 and "no session folders" in err
     assert not (tmp_path / "z").exists()  # nothing partial written
     code, _, err = _run(capsys, "dose", "plan", str(tmp_path))
     assert code == 2 and "results.json" in err

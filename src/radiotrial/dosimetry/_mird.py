@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from radiotrial.errors import InputFileError
-from radiotrial.transport import sphere_s_value
-from radiotrial.transport._phantom_svalues import PhantomSMatrix, load_phantom_s_matrix
+from radiotrial.transport import PhantomSMatrix, load_phantom_s_matrix, sphere_s_value
 
 __all__ = ["load_s_table_csv", "mird_label_doses", "phantom_s_matrix", "sphere_dose_gy"]
 

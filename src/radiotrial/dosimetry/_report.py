@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from radiotrial.atomic import atomic_output_dir
 from radiotrial.dosimetry._absorbed import dvh
 from radiotrial.dosimetry._workflow import DosimetryResult
-from radiotrial.errors import ValidationError
 
 __all__ = ["write_report"]
 
@@ -116,13 +113,7 @@ def write_report(
     from radiotrial.imaging import DicomStudy, write_nifti, write_rtdose
 
     target = Path(out)
-    if target.exists() and not overwrite:
-        raise ValidationError(
-            "out", str(target), "already exists; choose a new folder or use --overwrite"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
-    try:
+    with atomic_output_dir(target, overwrite=overwrite) as tmp:
         rows = [
             r.as_dict() | {"dose_organ_level_gy": result.organ_level.get(r.name, {}).get("dose_gy")}
             for r in result.regions
@@ -151,10 +142,4 @@ def write_report(
         (tmp / "results.json").write_text(
             json.dumps(doc, indent=2, ensure_ascii=False, default=float), encoding="utf-8"
         )
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target

@@ -20,8 +20,7 @@ from radiotrial.dosimetry._tia import RegionKinetics, VoxelTia, fit_regions, vox
 from radiotrial.errors import InputFileError, ValidationError
 from radiotrial.imaging import Volume
 from radiotrial.protocol import Protocol
-from radiotrial.transport import DoseResult, compute_dose
-from radiotrial.transport._phantom_svalues import PhantomSMatrix
+from radiotrial.transport import DoseResult, PhantomSMatrix, compute_dose
 
 __all__ = ["DosimetryResult", "Engine", "run_dosimetry"]
 

@@ -6,12 +6,8 @@ Datasets are built with pydicom (the encoder is pydicom's); the IOD-specific mod
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import struct
-import tempfile
-import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +23,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian, generate_uid
 
+from radiotrial.atomic import atomic_output_dir, atomic_output_file
 from radiotrial.errors import InputFileError, RadiotrialError, ValidationError
 from radiotrial.imaging._volume import Volume
 from radiotrial.units import check_aware
@@ -385,53 +382,6 @@ def software_version() -> str:
 def save(ds: Dataset, path: Path) -> None:
     """Write one dataset as a DICOM Part 10 file (preamble, meta group, explicit VR LE)."""
     ds.save_as(path, enforce_file_format=True)
-
-
-# ---- atomic output ---------------------------------------------------------------------------
-@contextmanager
-def atomic_output_dir(target: Path, *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary sibling folder that becomes ``target`` only if the block succeeds.
-
-    Nothing partial is ever visible at ``target``: on any exception the temporary folder is
-    removed and ``target`` is untouched.
-    """
-    target = Path(target)
-    if target.exists() and not overwrite:
-        raise ValidationError(
-            "out", str(target), "already exists; choose a new folder or overwrite"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
-    try:
-        yield tmp
-        if target.exists():
-            old = target.with_name(f".{target.name}.{uuid.uuid4().hex}.old")
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-@contextmanager
-def atomic_output_file(target: Path, *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary sibling path that is renamed to ``target`` only if the block succeeds."""
-    target = Path(target)
-    if target.exists() and not overwrite:
-        raise ValidationError("out", str(target), "already exists; choose a new path or overwrite")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def write_files(

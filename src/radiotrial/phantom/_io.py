@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from radiotrial.atomic import atomic_output_dir
 from radiotrial.errors import ValidationError
 from radiotrial.imaging import Volume
 
@@ -29,29 +25,6 @@ def session_name(time_h: float) -> str:
     """Folder/file stem of a session, e.g. ``t024h`` for 24 h (``t004.5h`` for 4.5 h)."""
     whole = float(time_h).is_integer()
     return f"t{int(time_h):03d}h" if whole else f"t{time_h:05.1f}h"
-
-
-@contextmanager
-def _atomic_dir(target: Path, *, overwrite: bool) -> Iterator[Path]:
-    """A temporary sibling folder renamed to ``target`` only when the block succeeds."""
-    if target.exists() and not overwrite:
-        raise ValidationError(
-            "out", str(target), "already exists; choose a new folder or use overwrite"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
-    try:
-        yield tmp
-        if target.exists():
-            old = target.with_name(f".{target.name}.{uuid.uuid4().hex}.old")
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _meta(patient: VirtualPatient) -> dict[str, Any]:
@@ -120,7 +93,7 @@ def write_patient(
     say = progress or (lambda _msg: None)
     target = Path(out)
     meta = _meta(patient)
-    with _atomic_dir(target, overwrite=overwrite) as tmp:
+    with atomic_output_dir(target, overwrite=overwrite) as tmp:
         truth_dir = tmp / "truth"
         truth_dir.mkdir()
         anat = patient.anatomy
