@@ -123,6 +123,9 @@ def test_request_to_enrolment(staff_app: Any) -> None:
         assert "enrolled-cohort-1-level-1" in r.text
         status = inv.get(f"/api/v1/subjects/{ref}", headers=api_token(inv, "investigator"))
         assert status.json()["dose_level"] == 1
+        esc = inv.get("/staff/escalation").text
+        assert "Recommendation:" in esc and f'href="/staff/subjects/{ref}"' in esc
+        assert re.search(r"<tr><td>1</td><td>1\.85</td>", esc)  # protocol level 1
     with TestClient(staff_app) as mon:
         login(mon, "monitor")
         assert "Hash chain intact" in mon.get("/staff/audit").text

@@ -133,7 +133,7 @@ def create_app(
         title="radiotrial",
         version="0.1.0",
         summary=f"Trial platform: {protocol.title}",
-        docs_url=None if production else "/api/docs",
+        docs_url=None,  # Swagger UI loads scripts from a CDN: refused by our CSP, and offline
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
