@@ -16,10 +16,10 @@ from radiotrial.escalation._dosimetry import (
     DoseResponse,
     DosimetryGuidedDesign,
     activity_for_target_bed_gbq,
-    bed_monoexponential_gy,
     compare_activity_and_dosimetry_designs,
 )
 from radiotrial.escalation._pathways import dose_transition_pathways
+from radiotrial.radiobiology import bed_mono
 
 
 def test_parse_outcomes() -> None:
@@ -34,9 +34,9 @@ def test_parse_outcomes() -> None:
 
 def test_bed_reference_value() -> None:
     # REFERENCE.md check: D = 10 Gy, α/β 2.6, T_rep 2.8 h, T_eff 50 h → BED 12.040 Gy
-    assert float(
-        bed_monoexponential_gy(10.0, t_eff_h=50, alpha_beta_gy=2.6, t_rep_h=2.8)
-    ) == pytest.approx(12.040, abs=5e-4)
+    assert float(bed_mono(10.0, t_eff_h=50, alpha_beta_gy=2.6, t_repair_h=2.8)) == pytest.approx(
+        12.040, abs=5e-4
+    )
     a = activity_for_target_bed_gbq(12.0396, [0.1, 0.2], t_eff_h=50, alpha_beta_gy=2.6, t_rep_h=2.8)
     assert a == pytest.approx([100.0, 50.0], rel=1e-4)
 

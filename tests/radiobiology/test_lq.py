@@ -14,9 +14,12 @@ from radiotrial.radiobiology import (
     bed_sum_exponentials,
     bed_uptake,
     cumulative_bed,
+    dose_for_bed,
+    dose_for_bed_mono,
     eqd2,
     eud,
     geud,
+    lea_catcheside_g,
     tissue_parameters,
 )
 
@@ -35,6 +38,29 @@ def test_general_formula_equals_closed_form(te):
     general = float(bed_sum_exponentials([8.0 * k], [k], alpha_beta_gy=3.0, t_repair_h=1.5))
     closed = float(bed_mono(8.0, alpha_beta_gy=3.0, t_repair_h=1.5, t_eff_h=te))
     assert general == pytest.approx(closed, rel=1e-12)
+
+
+def test_dose_for_bed_inverts_bed():
+    # Analytic identity: D -> BED -> D round trip; rtol 1e-12 is float64 rounding of a few
+    # operations (the stable form has no cancellation even for tiny G).
+    d = np.array([0.0, 1e-6, 0.5, 10.0, 80.0])
+    te = np.array([1.0, 5.0, 50.0, 160.0, 1e6])[:, None]
+    bed = bed_mono(d, alpha_beta_gy=2.6, t_repair_h=2.8, t_eff_h=te)
+    back = dose_for_bed_mono(bed, alpha_beta_gy=2.6, t_repair_h=2.8, t_eff_h=te)
+    np.testing.assert_allclose(back, np.broadcast_to(d, back.shape), rtol=1e-12, atol=0)
+    # REFERENCE.md check value read backwards: BED 12.0396 Gy -> D = 10 Gy (4 digits given)
+    assert float(
+        dose_for_bed_mono(12.0396, alpha_beta_gy=2.6, t_repair_h=2.8, t_eff_h=50.0)
+    ) == pytest.approx(10.0, rel=1e-5)
+    # general G (uptake + clearance) from the Lea–Catcheside factor
+    amps, rates = [5.0, -5.0], [0.01, 0.2]
+    dose, g = lea_catcheside_g(amps, rates, 2.8)
+    bed = bed_sum_exponentials(amps, rates, alpha_beta_gy=2.6, t_repair_h=2.8)
+    assert float(dose_for_bed(bed, alpha_beta_gy=2.6, g_factor=g)) == pytest.approx(
+        float(dose), rel=1e-12
+    )
+    with pytest.raises(ValidationError, match="bed_gy"):
+        dose_for_bed(-1.0, alpha_beta_gy=2.6, g_factor=0.1)
 
 
 def _lea_catcheside_numeric(rate, mu, t_max):

@@ -37,13 +37,13 @@ from radiotrial.escalation._engine import (
     tolerances,
 )
 from radiotrial.escalation._state import TrialState
+from radiotrial.radiobiology import dose_for_bed_mono
 
 __all__ = [
     "DoseResponse",
     "DosimetryGuidedDesign",
     "activity_for_target_bed_gbq",
     "activity_for_target_dose_gbq",
-    "bed_monoexponential_gy",
     "compare_activity_and_dosimetry_designs",
     "sample_coefficients",
 ]
@@ -70,27 +70,6 @@ def activity_for_target_dose_gbq(
     return a
 
 
-def bed_monoexponential_gy(
-    dose_gy: npt.ArrayLike, *, t_eff_h: float, alpha_beta_gy: float, t_rep_h: float
-) -> FloatArray:
-    """BED for a mono-exponentially decaying dose rate.
-
-    Notes
-    -----
-    BED = D [1 + D T_rep / ((α/β)(T_rep + T_eff))] (Dale 1985; MIRD Pamphlet 20). Kept here
-    until ``radiotrial.radiobiology`` provides the multi-exponential form.
-
-    Examples
-    --------
-    >>> round(float(bed_monoexponential_gy(10.0, t_eff_h=50, alpha_beta_gy=2.6, t_rep_h=2.8)), 3)
-    12.04
-    """
-    d = np.asarray(dose_gy, dtype=np.float64)
-    g = t_rep_h / (alpha_beta_gy * (t_rep_h + t_eff_h))
-    out: FloatArray = d * (1.0 + g * d)
-    return out
-
-
 def activity_for_target_bed_gbq(
     target_bed_gy: float,
     coefficient_gy_per_gbq: npt.ArrayLike,
@@ -100,11 +79,18 @@ def activity_for_target_bed_gbq(
     t_rep_h: float,
     max_activity_gbq: float | None = None,
 ) -> FloatArray:
-    """Activity that gives a target BED: solve D + g D² = BED for D, then A = D / c."""
+    """Activity that gives a target BED for a mono-exponential dose rate: A = D / c.
+
+    D is the dose whose BED is ``target_bed_gy`` (:func:`radiotrial.radiobiology.dose_for_bed_mono`,
+    the inverse of :func:`radiotrial.radiobiology.bed_mono`).
+    """
     if not target_bed_gy > 0:
         raise ValidationError("target_bed_gy", target_bed_gy, "must be > 0 Gy")
-    g = t_rep_h / (alpha_beta_gy * (t_rep_h + t_eff_h))
-    dose = (math.sqrt(1.0 + 4.0 * g * target_bed_gy) - 1.0) / (2.0 * g)
+    dose = float(
+        dose_for_bed_mono(
+            target_bed_gy, alpha_beta_gy=alpha_beta_gy, t_repair_h=t_rep_h, t_eff_h=t_eff_h
+        )
+    )
     return activity_for_target_dose_gbq(
         dose, coefficient_gy_per_gbq, max_activity_gbq=max_activity_gbq
     )

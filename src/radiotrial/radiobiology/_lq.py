@@ -21,6 +21,8 @@ __all__ = [
     "bed_sum_exponentials",
     "bed_uptake",
     "cumulative_bed",
+    "dose_for_bed",
+    "dose_for_bed_mono",
     "eqd2",
     "eubed",
     "eud",
@@ -139,6 +141,61 @@ def bed_mono(
     te = _positive("t_eff_h", t_eff_h)
     bed: F64 = d * (1.0 + d * tr / (ab * (tr + te)))
     return bed
+
+
+def dose_for_bed(
+    bed_gy: npt.ArrayLike, *, alpha_beta_gy: npt.ArrayLike, g_factor: npt.ArrayLike
+) -> F64:
+    """Absorbed dose that gives ``bed_gy`` for a fixed dose-rate shape (inverse of the LQ BED).
+
+    Parameters
+    ----------
+    bed_gy : array_like
+        Target BED (Gy), ≥ 0.
+    alpha_beta_gy : array_like
+        α/β of the tissue (Gy), > 0.
+    g_factor : array_like
+        Lea–Catcheside factor G of the dose-rate shape (dimensionless, ≥ 0; see
+        :func:`lea_catcheside_g`). G does not depend on the scale of the dose rate, so a
+        patient's G from one cycle applies to any activity of the same kinetics.
+
+    Returns
+    -------
+    ndarray
+        D (Gy), broadcast shape of the arguments.
+
+    Notes
+    -----
+    Solves BED = D (1 + k D), k = G/(α/β), for D ≥ 0 in the cancellation-free form
+    D = 2 BED / (1 + √(1 + 4 k BED)) (equal to (√(1 + 4 k BED) − 1)/(2k) for k > 0, and to
+    BED for k = 0).
+    """
+    b = _nonneg("bed_gy", bed_gy)
+    ab = _positive("alpha_beta_gy", alpha_beta_gy)
+    k = _nonneg("g_factor", g_factor) / ab
+    out: F64 = 2.0 * b / (1.0 + np.sqrt(1.0 + 4.0 * k * b))
+    return out
+
+
+def dose_for_bed_mono(
+    bed_gy: npt.ArrayLike,
+    *,
+    alpha_beta_gy: npt.ArrayLike,
+    t_repair_h: npt.ArrayLike,
+    t_eff_h: npt.ArrayLike,
+) -> F64:
+    """Dose of a mono-exponential dose rate that gives ``bed_gy``: the inverse of :func:`bed_mono`.
+
+    G = T_rep / (T_rep + T_eff) for a mono-exponential dose rate; see :func:`dose_for_bed`.
+
+    Examples
+    --------
+    >>> round(float(dose_for_bed_mono(12.0396, alpha_beta_gy=2.6, t_repair_h=2.8, t_eff_h=50.0)), 3)
+    10.0
+    """
+    tr = _positive("t_repair_h", t_repair_h)
+    te = _positive("t_eff_h", t_eff_h)
+    return dose_for_bed(bed_gy, alpha_beta_gy=alpha_beta_gy, g_factor=tr / (tr + te))
 
 
 def bed_uptake(
