@@ -27,21 +27,13 @@ DESIGNS = ("boin", "3+3", "3+3-deesc", "crm", "crm-logistic", "tite-boin", "tite
 _PROTOCOL_DESIGNS = {"3+3-deescalation": "3+3-deesc", "dosimetry-guided": "dosimetry"}
 
 
-def _protocol_settings(path: Path) -> dict[str, Any]:
-    """Design settings from a protocol file: levels (GBq), target, cohort size, cohorts, start."""
+def _protocol_settings(path: Path) -> tuple[Any, Any]:
+    """The protocol in ``path`` and its design settings (:func:`escalation.design_settings`)."""
+    from radiotrial.escalation import design_settings
     from radiotrial.protocol import load_protocol
 
     proto = load_protocol(path)
-    esc = proto.escalation
-    rate = esc.target_dlt_rate
-    return {
-        "design": _PROTOCOL_DESIGNS.get(esc.design, esc.design),
-        "doses_gbq": ",".join(f"{a:g}" for a in proto.dose_levels.activity_gbq),
-        "target": float(rate.to("1") if rate.unit else rate.value),
-        "cohort_size": esc.cohort_size,
-        "cohorts": esc.max_sample_size // esc.cohort_size,
-        "start_level": proto.dose_levels.starting_level,
-    }
+    return proto, design_settings(proto)
 
 
 def _floats(text: str, name: str) -> list[float]:
@@ -238,14 +230,19 @@ def next_cohort(
     as_json: bool = json_option,
 ) -> None:
     """The design's decision for the next cohort, and why."""
-    from radiotrial.escalation import DoseLevels, parse_outcomes
+    from radiotrial.escalation import DoseLevels, design_from_protocol, parse_outcomes
 
     start_level = 1
+    from_protocol = None
     if protocol is not None:
-        ps = _protocol_settings(protocol)
-        design = design or ps["design"]
-        doses_gbq, target, cohort_size = ps["doses_gbq"], ps["target"], ps["cohort_size"]
-        cohorts, start_level = ps["cohorts"], ps["start_level"]
+        proto, ps = _protocol_settings(protocol)
+        if design is None and ps.design in ("boin", "3+3", "3+3-deescalation"):
+            # the protocol's own cohort design: exactly what the registry's enrolment runs
+            from_protocol = design_from_protocol(proto)
+        design = design or _PROTOCOL_DESIGNS.get(ps.design, ps.design)
+        doses_gbq = ",".join(f"{a:g}" for a in ps.activity_gbq)
+        target, cohort_size, cohorts = ps.target, ps.cohort_size, ps.max_cohorts
+        start_level = ps.start_level
     design = design or "boin"
 
     lv = _levels(
@@ -254,7 +251,7 @@ def next_cohort(
     if design.lower() == "dosimetry" and dose_levels_gy:
         lv = DoseLevels.from_doses_gy(_floats(dose_levels_gy, "dose_levels_gy"))
     state = _read_patients(patients, lv) if patients else parse_outcomes(history, lv)
-    d = _build(
+    d = from_protocol or _build(
         design,
         target=target,
         n_levels=lv.n_levels,
@@ -365,9 +362,9 @@ def oc(
     """Operating characteristics: selection %, stopping %, patients and DLTs per level."""
     start_level = 1
     if protocol is not None:
-        ps = _protocol_settings(protocol)
-        target, cohort_size, cohorts = ps["target"], ps["cohort_size"], ps["cohorts"]
-        start_level = ps["start_level"]
+        _proto, ps = _protocol_settings(protocol)
+        target, cohort_size, cohorts = ps.target, ps.cohort_size, ps.max_cohorts
+        start_level = ps.start_level
     from radiotrial.escalation import exact_oc, simulate_oc
     from radiotrial.escalation._data import get_scenario
     from radiotrial.escalation._engine import CohortDesign, tolerances

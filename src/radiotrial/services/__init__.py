@@ -4,9 +4,9 @@ Each function takes a :class:`ServiceContext` (registry, protocol, vault, clock)
 :class:`radiotrial.registry.Actor`, checks the actor's permission, and runs as one serialised
 write transaction: the change, its milestones and its audit entries commit together or not at
 all. The science and trial-design packages are called through thin adapters
-(:func:`design_for` for :mod:`radiotrial.escalation`, :func:`evaluate_record` for
-:mod:`radiotrial.eligibility`, :func:`propose_dlt` and the CTCAE category for
-:mod:`radiotrial.safety`).
+(:func:`design_for`, which is :func:`radiotrial.escalation.design_from_protocol`;
+:func:`evaluate_record` for :mod:`radiotrial.eligibility`, :func:`propose_dlt` and the CTCAE
+category for :mod:`radiotrial.safety`).
 """
 
 from radiotrial.services._context import PORTAL, ServiceContext

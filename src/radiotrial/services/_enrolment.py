@@ -21,15 +21,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from radiotrial.errors import ValidationError
 from radiotrial.escalation import (
-    BoinDesign,
-    CohortDesign,
     Decision,
     DoseLevels,
     Patient,
-    ThreePlusThree,
     TrialState,
+    design_from_protocol,
 )
 from radiotrial.protocol import Protocol
 from radiotrial.registry import (
@@ -60,35 +57,8 @@ __all__ = [
 _OFF = ("off-study", "withdrawn")
 
 
-def design_for(protocol: Protocol) -> CohortDesign:
-    """The escalation design named by ``protocol.escalation`` (BOIN or 3+3 variants)."""
-    esc = protocol.escalation
-    n_levels = len(protocol.dose_levels.levels)
-    start = protocol.dose_levels.starting_level
-    if esc.design == "boin":
-        target = (
-            esc.target_dlt_rate.to("1") if esc.target_dlt_rate.unit else esc.target_dlt_rate.value
-        )
-        return BoinDesign(
-            target,
-            n_levels,
-            cohort_size=esc.cohort_size,
-            max_cohorts=max(1, esc.max_sample_size // esc.cohort_size),
-            start_level=start,
-        )
-    if esc.design in ("3+3", "3+3-deescalation"):
-        return ThreePlusThree(
-            n_levels,
-            variant="escalation-only" if esc.design == "3+3" else "de-escalation",
-            max_cohorts=max(1, esc.max_sample_size // 3),
-            start_level=start,
-        )
-    raise ValidationError(
-        "protocol.escalation.design",
-        esc.design,
-        "the registry services run BOIN and 3+3 designs; time-to-event and dosimetry-guided "
-        "designs need per-patient follow-up that enrolment does not feed yet",
-    )
+#: the escalation design a protocol names; one home in :mod:`radiotrial.escalation`
+design_for = design_from_protocol
 
 
 def _window(protocol: Protocol) -> timedelta:
@@ -196,7 +166,7 @@ def _open_cohort(
             "DLT window or have unadjudicated adverse events; the next cohort opens when the "
             "design can decide"
         )
-    decision: Decision = design_for(ctx.protocol).decide(state)
+    decision: Decision = design_from_protocol(ctx.protocol).decide(state)
     if decision.next_level is None:
         raise WorkflowError(
             "trial", decision.action, f"the design stops the trial: {decision.reason}"
@@ -280,7 +250,7 @@ def trial_status(ctx: ServiceContext, actor: Actor) -> dict[str, Any]:
     with ctx.registry.read() as session:
         state, cohorts, outcomes = escalation_state(session, ctx.protocol, now)
         n, y = state.counts()
-        design = design_for(ctx.protocol)
+        design = design_from_protocol(ctx.protocol)
         if state.n_pending:
             recommendation: dict[str, Any] = {
                 "action": "wait",
