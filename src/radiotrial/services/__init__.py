@@ -10,6 +10,7 @@ category for :mod:`radiotrial.safety`).
 """
 
 from radiotrial.services._context import PORTAL, ServiceContext
+from radiotrial.services._demo import DemoTrialSummary, seed_demo_trial
 from radiotrial.services._enrolment import (
     EnrolmentResult,
     design_for,
@@ -55,6 +56,7 @@ __all__ = [
     "CONSENT_KEYS",
     "PORTAL",
     "AdministrationResult",
+    "DemoTrialSummary",
     "EnrolmentResult",
     "EvidenceItem",
     "PrescreenReceipt",
@@ -84,6 +86,7 @@ __all__ = [
     "report_adverse_event",
     "reveal_identity",
     "screening_checklist",
+    "seed_demo_trial",
     "subject_status",
     "take_forward",
     "trial_status",
