@@ -72,6 +72,7 @@ from radiotrial.registry._passwords import (
     password_needs_rehash,
     verify_password,
 )
+from radiotrial.registry._queries import subject_rows
 from radiotrial.registry._roles import (
     Actor,
     PermissionMatrix,
@@ -174,6 +175,7 @@ __all__ = [
     "signature_status",
     "signatures_of",
     "snapshot",
+    "subject_rows",
     "upgrade",
     "utcnow",
     "validate_odm",

@@ -17,11 +17,12 @@ import csv
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib import resources
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ from radiotrial.registry._models import (
     Milestone,
     Subject,
 )
+from radiotrial.registry._queries import subject_rows
 from radiotrial.registry._types import to_jsonable, utcnow
 
 __all__ = ["ExportResult", "export_csv", "export_odm", "odm_schema", "validate_odm"]
@@ -78,214 +80,96 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _tables(session: Session) -> dict[str, tuple[list[str], list[list[Any]]]]:
+def _table(
+    objs: Iterable[Any], columns: Sequence[str], **computed: Callable[[Any], Any]
+) -> tuple[list[str], list[list[Any]]]:
+    """(header, rows) of ``objs``: a column is the attribute named by its lower-cased header
+    (SDTM headers are upper case), unless ``computed`` gives it a function of the row object."""
+    getters = [computed.get(c) or attrgetter(c.lower()) for c in columns]
+    return list(columns), [[get(o) for get in getters] for o in objs]
+
+
+def _all(session: Session, model: type[Any], order_by: Any) -> Sequence[Any]:
+    return session.execute(sa.select(model).order_by(order_by)).scalars().all()
+
+
+def _tables(session: Session, study_id: str) -> dict[str, tuple[list[str], list[list[Any]]]]:
     """Every exported table as (header, rows), keyed by file stem."""
     codes = dict(session.execute(sa.select(Subject.id, Subject.code)).all())
-    out: dict[str, tuple[list[str], list[list[Any]]]] = {}
-    subjects = session.execute(sa.select(Subject).order_by(Subject.id)).scalars().all()
     cohort_numbers = dict(session.execute(sa.select(Cohort.id, Cohort.number)).all())
-    out["subjects"] = (
-        [
-            "USUBJID",
-            "status",
-            "status_at",
-            "source",
-            "cohort",
-            "slot",
-            "dose_level",
-            "enrolled_at",
-            "dlt_evaluable",
-            "consents",
-        ],
-        [
-            [
-                s.code,
-                s.status,
-                s.status_at,
-                s.source,
-                (None if s.cohort_id is None else cohort_numbers.get(s.cohort_id)),
-                s.slot,
-                s.dose_level,
-                s.enrolled_at,
-                s.dlt_evaluable,
-                s.consents,
-            ]
-            for s in subjects
-        ],
-    )
-    out["milestones"] = (
-        ["USUBJID", "kind", "from_status", "to_status", "at", "recorded_by", "note"],
-        [
-            [codes[m.subject_id], m.kind, m.from_status, m.to_status, m.at, m.recorded_by, m.note]
-            for m in session.execute(sa.select(Milestone).order_by(Milestone.id)).scalars()
-        ],
-    )
-    out["evidence"] = (
-        [
-            "USUBJID",
-            "test_id",
-            "variable",
-            "value_num",
-            "value_text",
-            "unit",
-            "observed_at",
-            "source_document",
-            "recorded_by",
-            "version",
-        ],
-        [
-            [
-                codes[e.subject_id],
-                e.test_id,
-                e.variable,
-                e.value_num,
-                e.value_text,
-                e.unit,
-                e.observed_at,
-                e.source_document,
-                e.recorded_by,
-                e.version,
-            ]
-            for e in session.execute(sa.select(Evidence).order_by(Evidence.id)).scalars()
-        ],
-    )
-    out["eligibility"] = (
-        ["USUBJID", "overall", "reason", "decided_by", "decided_at", "version", "criteria"],
-        [
-            [
-                codes[d.subject_id],
-                d.overall,
-                d.reason,
-                d.decided_by,
-                d.decided_at,
-                d.version,
-                d.criteria,
-            ]
-            for d in session.execute(
-                sa.select(EligibilityDecision).order_by(EligibilityDecision.id)
-            ).scalars()
-        ],
-    )
-    out["cohorts"] = (
-        ["cohort", "dose_level", "activity_gbq", "capacity", "opened_at", "decision"],
-        [
-            [c.number, c.dose_level, c.activity_gbq, c.capacity, c.opened_at, c.decision]
-            for c in session.execute(sa.select(Cohort).order_by(Cohort.number)).scalars()
-        ],
-    )
-    admins = session.execute(sa.select(Administration).order_by(Administration.id)).scalars().all()
+    admins = _all(session, Administration, Administration.id)
     admin_key = {a.id: (codes[a.subject_id], a.cycle) for a in admins}
-    out["administrations"] = (
-        [
-            "USUBJID",
-            "cycle",
-            "nuclide",
-            "pre_activity_mbq",
-            "pre_measured_at",
-            "residual_activity_mbq",
-            "residual_measured_at",
-            "administered_at",
-            "net_activity_mbq",
-            "prescribed_activity_mbq",
-            "calibrator",
-            "recorded_by",
-        ],
-        [
-            [
-                codes[a.subject_id],
-                a.cycle,
-                a.nuclide,
-                a.pre_activity_mbq,
-                a.pre_measured_at,
-                a.residual_activity_mbq,
-                a.residual_measured_at,
-                a.administered_at,
-                a.net_activity_mbq,
-                a.prescribed_activity_mbq,
-                a.calibrator,
-                a.recorded_by,
-            ]
-            for a in admins
-        ],
-    )
-    out["imaging"] = (
-        ["USUBJID", "cycle", "acquired_at", "hours_post_injection", "modality", "series_uid"],
-        [
-            [
-                *admin_key[i.administration_id],
-                i.acquired_at,
-                i.hours_post_injection,
-                i.modality,
-                i.series_uid,
-            ]
-            for i in session.execute(
-                sa.select(ImagingSession).order_by(ImagingSession.id)
-            ).scalars()
-        ],
-    )
-    out["dosimetry"] = (
-        ["USUBJID", "cycle", "target", "absorbed_dose_gy", "bed_gy", "method", "analysis_ref"],
-        [
-            [
-                *admin_key[d.administration_id],
-                d.target,
-                d.absorbed_dose_gy,
-                d.bed_gy,
-                d.method,
-                d.analysis_ref,
-            ]
-            for d in session.execute(
-                sa.select(DosimetryResult).order_by(DosimetryResult.id)
-            ).scalars()
-        ],
-    )
     adj = {a.adverse_event_id: a for a in session.execute(sa.select(DltAdjudication)).scalars()}
-    out["adverse_events"] = (
-        [
-            "STUDYID",
-            "DOMAIN",
-            "USUBJID",
-            "AESPID",
-            "AETERM",
-            "AEDECOD",
-            "AEBODSYS",
-            "AETOXGR",
-            "AESER",
-            "AEREL",
-            "AEACN",
-            "AEOUT",
-            "AESTDTC",
-            "AEENDTC",
-            "cycle",
-            "haematologic",
-            "dlt",
-            "dlt_rule",
-        ],
-        [
-            [
-                None,
-                "AE",
-                codes[e.subject_id],
-                e.aespid,
-                e.aeterm,
-                e.aedecod,
-                e.aebodsys,
-                e.aetoxgr,
-                e.aeser,
-                e.aerel,
-                e.aeacn,
-                e.aeout,
-                e.aestdtc,
-                e.aeendtc,
-                e.cycle,
-                e.haematologic,
-                adj[e.id].is_dlt if e.id in adj else None,
-                adj[e.id].rule_id if e.id in adj else None,
-            ]
-            for e in session.execute(sa.select(AdverseEvent).order_by(AdverseEvent.id)).scalars()
-        ],
-    )
-    return out
+
+    def usubjid(row: Any) -> str:
+        return str(codes[row.subject_id])
+
+    def per_cycle(**more: Callable[[Any], Any]) -> dict[str, Callable[[Any], Any]]:
+        return {
+            "USUBJID": lambda r: admin_key[r.administration_id][0],
+            "cycle": lambda r: admin_key[r.administration_id][1],
+            **more,
+        }
+
+    return {
+        "subjects": _table(
+            _all(session, Subject, Subject.id),
+            ["USUBJID", "status", "status_at", "source", "cohort", "slot", "dose_level",
+             "enrolled_at", "dlt_evaluable", "consents"],
+            USUBJID=attrgetter("code"),
+            cohort=lambda s: None if s.cohort_id is None else cohort_numbers.get(s.cohort_id),
+        ),
+        "milestones": _table(
+            _all(session, Milestone, Milestone.id),
+            ["USUBJID", "kind", "from_status", "to_status", "at", "recorded_by", "note"],
+            USUBJID=usubjid,
+        ),
+        "evidence": _table(
+            _all(session, Evidence, Evidence.id),
+            ["USUBJID", "test_id", "variable", "value_num", "value_text", "unit", "observed_at",
+             "source_document", "recorded_by", "version"],
+            USUBJID=usubjid,
+        ),
+        "eligibility": _table(
+            _all(session, EligibilityDecision, EligibilityDecision.id),
+            ["USUBJID", "overall", "reason", "decided_by", "decided_at", "version", "criteria"],
+            USUBJID=usubjid,
+        ),
+        "cohorts": _table(
+            _all(session, Cohort, Cohort.number),
+            ["cohort", "dose_level", "activity_gbq", "capacity", "opened_at", "decision"],
+            cohort=attrgetter("number"),
+        ),
+        "administrations": _table(
+            admins,
+            ["USUBJID", "cycle", "nuclide", "pre_activity_mbq", "pre_measured_at",
+             "residual_activity_mbq", "residual_measured_at", "administered_at",
+             "net_activity_mbq", "prescribed_activity_mbq", "calibrator", "recorded_by"],
+            USUBJID=usubjid,
+        ),
+        "imaging": _table(
+            _all(session, ImagingSession, ImagingSession.id),
+            ["USUBJID", "cycle", "acquired_at", "hours_post_injection", "modality", "series_uid"],
+            **per_cycle(),
+        ),
+        "dosimetry": _table(
+            _all(session, DosimetryResult, DosimetryResult.id),
+            ["USUBJID", "cycle", "target", "absorbed_dose_gy", "bed_gy", "method",
+             "analysis_ref"],
+            **per_cycle(),
+        ),
+        "adverse_events": _table(
+            _all(session, AdverseEvent, AdverseEvent.id),
+            ["STUDYID", "DOMAIN", "USUBJID", "AESPID", "AETERM", "AEDECOD", "AEBODSYS", "AETOXGR",
+             "AESER", "AEREL", "AEACN", "AEOUT", "AESTDTC", "AEENDTC", "cycle", "haematologic",
+             "dlt", "dlt_rule"],
+            STUDYID=lambda _e: study_id,
+            DOMAIN=lambda _e: "AE",
+            USUBJID=usubjid,
+            dlt=lambda e: adj[e.id].is_dlt if e.id in adj else None,
+            dlt_rule=lambda e: adj[e.id].rule_id if e.id in adj else None,
+        ),
+    }  # fmt: skip
 
 
 def _prepare(directory: Path) -> Path:
@@ -307,17 +191,14 @@ def _commit_files(tmp: Path, directory: Path, names: Iterable[str]) -> list[str]
 
 def export_csv(session: Session, directory: Path, *, study_id: str) -> ExportResult:
     """Write one UTF-8 CSV per table into ``directory`` (pseudonymous; no identity data)."""
-    tables = _tables(session)
+    tables = _tables(session, study_id)
     tmp = _prepare(directory)
     try:
         for stem, (header, rows) in tables.items():
             with open(tmp / f"{stem}.csv", "w", newline="", encoding="utf-8") as fh:
                 writer = csv.writer(fh)
                 writer.writerow(header)
-                for row in rows:
-                    if stem == "adverse_events":
-                        row = [study_id, *row[1:]]
-                    writer.writerow([_cell(v) for v in row])
+                writer.writerows([_cell(v) for v in row] for row in rows)
         files = _commit_files(tmp, Path(directory), sorted(f"{s}.csv" for s in tables))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -509,110 +390,64 @@ def _build_odm(session: Session, study_id: str, study_name: str) -> etree._Eleme
     cohort_numbers = dict(session.execute(sa.select(Cohort.id, Cohort.number)).all())
     adj = {a.adverse_event_id: a for a in session.execute(sa.select(DltAdjudication)).scalars()}
 
-    def group(parent: etree._Element, g: str, values: dict[str, Any], key: int | None) -> None:
-        attrs = {"ItemGroupOID": f"IG.{g}"}
-        if key is not None:
-            attrs["ItemGroupRepeatKey"] = str(key)
-        igd = _e(parent, "ItemGroupData", **attrs)
-        for item, dtype in _GROUPS[g][3]:
-            v = _value(values.get(item), dtype)
-            if v is not None:
-                _e(igd, "ItemData", ItemOID=f"IT.{g}.{item}", Value=v)
+    def form(
+        event: etree._Element,
+        g: str,
+        rows: Sequence[Any],
+        *,
+        repeat_key: Callable[[Any], int] | None = None,
+        **computed: Callable[[Any], Any],
+    ) -> None:
+        """``FormData`` of item group ``g`` with one ``ItemGroupData`` per row.
 
-    subjects = session.execute(sa.select(Subject).order_by(Subject.id)).scalars().all()
-    for s in subjects:
+        An item is the row's attribute named by the lower-cased item name unless ``computed``
+        gives a function of the row; a repeating group is keyed by ``repeat_key`` (default:
+        1, 2, ... in row order).
+        """
+        _name, _dom, repeating, items = _GROUPS[g]
+        f = _e(event, "FormData", FormOID=f"F.{g}")
+        for k, row in enumerate(rows, start=1):
+            attrs = {"ItemGroupOID": f"IG.{g}"}
+            if repeating:
+                attrs["ItemGroupRepeatKey"] = str(k if repeat_key is None else repeat_key(row))
+            igd = _e(f, "ItemGroupData", **attrs)
+            for item, dtype in items:
+                get = computed.get(item) or attrgetter(item.lower())
+                v = _value(get(row), dtype)
+                if v is not None:
+                    _e(igd, "ItemData", ItemOID=f"IT.{g}.{item}", Value=v)
+
+    for s in session.execute(sa.select(Subject).order_by(Subject.id)).scalars().all():
         sd = _e(cd, "SubjectData", SubjectKey=s.code)
-        decisions = (
-            session.execute(
-                sa.select(EligibilityDecision)
-                .where(EligibilityDecision.subject_id == s.id)
-                .order_by(EligibilityDecision.id)
-            )
-            .scalars()
-            .all()
-        )
-        evidence = (
-            session.execute(
-                sa.select(Evidence).where(Evidence.subject_id == s.id).order_by(Evidence.id)
-            )
-            .scalars()
-            .all()
-        )
+        decisions = subject_rows(session, EligibilityDecision, s.id)
+        evidence = subject_rows(session, Evidence, s.id)
         if decisions or evidence:
             ev = _e(sd, "StudyEventData", StudyEventOID="SE.SCREEN")
             if decisions:
-                dec = decisions[-1]
-                f = _e(ev, "FormData", FormOID="F.ELIG")
-                group(
-                    f,
-                    "ELIG",
-                    {
-                        "OVERALL": dec.overall,
-                        "REASON": dec.reason,
-                        "DECIDED_BY": dec.decided_by,
-                        "DECIDED_AT": dec.decided_at,
-                    },
-                    None,
-                )
+                form(ev, "ELIG", decisions[-1:])
             if evidence:
-                f = _e(ev, "FormData", FormOID="F.EVID")
-                for k, e in enumerate(evidence, start=1):
-                    value = e.value_text if e.value_num is None else repr(e.value_num)
-                    group(
-                        f,
-                        "EVID",
-                        {
-                            "TEST_ID": e.test_id,
-                            "VARIABLE": e.variable,
-                            "VALUE": value,
-                            "UNIT": e.unit,
-                            "OBSERVED_AT": e.observed_at,
-                            "SOURCE": e.source_document,
-                        },
-                        k,
-                    )
+                form(
+                    ev,
+                    "EVID",
+                    evidence,
+                    VALUE=lambda e: e.value_text if e.value_num is None else repr(e.value_num),
+                    SOURCE=attrgetter("source_document"),
+                )
         if s.enrolled_at is not None:
             ev = _e(sd, "StudyEventData", StudyEventOID="SE.ENROL")
-            f = _e(ev, "FormData", FormOID="F.ENROL")
-            group(
-                f,
+            form(
+                ev,
                 "ENROL",
-                {
-                    "COHORT": (None if s.cohort_id is None else cohort_numbers.get(s.cohort_id)),
-                    "SLOT": s.slot,
-                    "DOSE_LEVEL": s.dose_level,
-                    "ENROLLED_AT": s.enrolled_at,
-                },
-                None,
+                [s],
+                COHORT=lambda sj: (
+                    None if sj.cohort_id is None else cohort_numbers.get(sj.cohort_id)
+                ),
             )
-        admins = (
-            session.execute(
-                sa.select(Administration)
-                .where(Administration.subject_id == s.id)
-                .order_by(Administration.cycle)
-            )
-            .scalars()
-            .all()
-        )
-        for a in admins:
+        for a in subject_rows(session, Administration, s.id, order_by=Administration.cycle):
             ev = _e(
                 sd, "StudyEventData", StudyEventOID="SE.CYCLE", StudyEventRepeatKey=str(a.cycle)
             )
-            f = _e(ev, "FormData", FormOID="F.ADMIN")
-            group(
-                f,
-                "ADMIN",
-                {
-                    "NUCLIDE": a.nuclide,
-                    "PRE_ACTIVITY_MBQ": a.pre_activity_mbq,
-                    "PRE_MEASURED_AT": a.pre_measured_at,
-                    "RESIDUAL_ACTIVITY_MBQ": a.residual_activity_mbq,
-                    "RESIDUAL_MEASURED_AT": a.residual_measured_at,
-                    "ADMINISTERED_AT": a.administered_at,
-                    "NET_ACTIVITY_MBQ": a.net_activity_mbq,
-                },
-                None,
-            )
+            form(ev, "ADMIN", [a])
             dos = (
                 session.execute(
                     sa.select(DosimetryResult)
@@ -623,51 +458,17 @@ def _build_odm(session: Session, study_id: str, study_name: str) -> etree._Eleme
                 .all()
             )
             if dos:
-                f = _e(ev, "FormData", FormOID="F.DOSIM")
-                for k, d in enumerate(dos, start=1):
-                    group(
-                        f,
-                        "DOSIM",
-                        {
-                            "TARGET": d.target,
-                            "ABSORBED_DOSE_GY": d.absorbed_dose_gy,
-                            "BED_GY": d.bed_gy,
-                            "METHOD": d.method,
-                        },
-                        k,
-                    )
-        aes = (
-            session.execute(
-                sa.select(AdverseEvent)
-                .where(AdverseEvent.subject_id == s.id)
-                .order_by(AdverseEvent.aespid)
-            )
-            .scalars()
-            .all()
-        )
+                form(ev, "DOSIM", dos)
+        aes = subject_rows(session, AdverseEvent, s.id, order_by=AdverseEvent.aespid)
         if aes:
             ev = _e(sd, "StudyEventData", StudyEventOID="SE.SAFETY")
-            f = _e(ev, "FormData", FormOID="F.AE")
-            for ae in aes:
-                a_ = adj.get(ae.id)
-                group(
-                    f,
-                    "AE",
-                    {
-                        "AESPID": ae.aespid,
-                        "AETERM": ae.aeterm,
-                        "AEDECOD": ae.aedecod,
-                        "AETOXGR": ae.aetoxgr,
-                        "AESER": ae.aeser,
-                        "AEREL": ae.aerel,
-                        "AEACN": ae.aeacn,
-                        "AEOUT": ae.aeout,
-                        "AESTDTC": ae.aestdtc,
-                        "AEENDTC": ae.aeendtc,
-                        "DLT": None if a_ is None else a_.is_dlt,
-                    },
-                    ae.aespid,
-                )
+            form(
+                ev,
+                "AE",
+                aes,
+                DLT=lambda ae: None if ae.id not in adj else adj[ae.id].is_dlt,
+                repeat_key=attrgetter("aespid"),
+            )
     return root
 
 

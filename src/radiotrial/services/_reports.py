@@ -24,6 +24,7 @@ from radiotrial.registry import (
     export_odm,
     require_permission,
     signatures_of,
+    subject_rows,
     verify_chain,
 )
 from radiotrial.services._context import ServiceContext, get_subject
@@ -38,27 +39,9 @@ def subject_status(ctx: ServiceContext, actor: Actor, code: str) -> dict[str, An
     now = ctx.now()
     with ctx.registry.read() as session:
         s = get_subject(session, code)
-        milestones = session.execute(
-            sa.select(Milestone).where(Milestone.subject_id == s.id).order_by(Milestone.id)
-        ).scalars()
-        decisions = (
-            session.execute(
-                sa.select(EligibilityDecision)
-                .where(EligibilityDecision.subject_id == s.id)
-                .order_by(EligibilityDecision.id)
-            )
-            .scalars()
-            .all()
-        )
-        admins = (
-            session.execute(
-                sa.select(Administration)
-                .where(Administration.subject_id == s.id)
-                .order_by(Administration.cycle)
-            )
-            .scalars()
-            .all()
-        )
+        milestones = subject_rows(session, Milestone, s.id)
+        decisions = subject_rows(session, EligibilityDecision, s.id)
+        admins = subject_rows(session, Administration, s.id, order_by=Administration.cycle)
         cycles = []
         for a in admins:
             imaging = session.execute(
