@@ -36,14 +36,13 @@ from radiotrial.registry import (
     Cohort,
     ConflictError,
     DltAdjudication,
-    Evidence,
     Subject,
     WorkflowError,
     require_permission,
 )
 from radiotrial.registry._audit import audited_create, audited_update
 from radiotrial.services._context import ServiceContext, get_subject, set_status
-from radiotrial.services._subjects import _checklist
+from radiotrial.services._subjects import _require_screening_complete
 
 __all__ = [
     "EnrolmentResult",
@@ -203,16 +202,10 @@ def enrol(ctx: ServiceContext, actor: Actor, code: str) -> EnrolmentResult:
             raise WorkflowError(
                 f"subject {code} status", subject.status, "only an eligible subject is enrolled"
             )
-        evidence = list(
-            session.execute(sa.select(Evidence).where(Evidence.subject_id == subject.id)).scalars()
-        )
-        gaps = [t for t in _checklist(ctx, evidence, now) if t["status"] != "complete"]
-        if gaps:
-            raise WorkflowError(
-                f"subject {code} screening",
-                [f"{t['test']}: {t['status']}" for t in gaps],
-                "screening tests are outside their windows at enrolment: re-screen",
-            )
+        _require_screening_complete(
+            ctx, session, subject, now,
+            "screening tests are outside their windows at enrolment: re-screen",
+        )  # fmt: skip
         state, cohorts, outcomes = escalation_state(session, ctx.protocol, now)
         total = sum(_occupied(c, outcomes) for c in cohorts)
         if total >= ctx.protocol.escalation.max_sample_size:

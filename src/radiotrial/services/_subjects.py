@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from radiotrial.errors import UnitError, ValidationError
 from radiotrial.protocol import variable_catalogue
@@ -30,6 +31,7 @@ from radiotrial.registry import (
     require_permission,
     require_reason,
     sign_record,
+    subject_rows,
 )
 from radiotrial.registry._audit import audited_create, audited_update
 from radiotrial.services._context import (
@@ -387,10 +389,21 @@ def screening_checklist(
     at = at or ctx.now()
     with ctx.registry.read() as session:
         subject = get_subject(session, code)
-        evidence = list(
-            session.execute(sa.select(Evidence).where(Evidence.subject_id == subject.id)).scalars()
+        return _checklist(ctx, subject_rows(session, Evidence, subject.id), at)
+
+
+def _require_screening_complete(
+    ctx: ServiceContext, session: Session, subject: Subject, at: datetime, reason: str
+) -> None:
+    """Raise :class:`WorkflowError` naming every screening test not complete at ``at``."""
+    evidence = subject_rows(session, Evidence, subject.id)
+    gaps = [t for t in _checklist(ctx, evidence, at) if t["status"] != "complete"]
+    if gaps:
+        raise WorkflowError(
+            f"subject {subject.code} screening",
+            [f"{t['test']}: {t['status']}" for t in gaps],
+            reason,
         )
-        return _checklist(ctx, evidence, at)
 
 
 CriterionStatus = Literal["met", "not_met", "pending"]
@@ -472,18 +485,9 @@ def decide_eligibility(
     with ctx.registry.write() as session:
         subject = get_subject(session, code, lock=True)
         if overall == "eligible":
-            evidence = list(
-                session.execute(
-                    sa.select(Evidence).where(Evidence.subject_id == subject.id)
-                ).scalars()
+            _require_screening_complete(
+                ctx, session, subject, now, "screening tests are missing or outside their windows"
             )
-            gaps = [t for t in _checklist(ctx, evidence, now) if t["status"] != "complete"]
-            if gaps:
-                raise WorkflowError(
-                    f"subject {code} screening",
-                    [f"{t['test']}: {t['status']}" for t in gaps],
-                    "screening tests are missing or outside their windows",
-                )
         decision = EligibilityDecision(
             subject_id=subject.id,
             overall=overall,
