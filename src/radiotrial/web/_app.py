@@ -43,6 +43,7 @@ from radiotrial.web._security import (
 from radiotrial.web._services import ServicesBackend, service_context
 from radiotrial.web._settings import WebSettings, get_settings
 from radiotrial.web._staff import StaffState, staff_router
+from radiotrial.web._staff_dosimetry import dosimetry_router
 
 __all__ = ["create_app", "load_settings"]
 
@@ -151,6 +152,7 @@ def create_app(
         app.state.token_signer = TokenSigner(settings.signing_key(), settings.api_token_s)
     app.include_router(api_router)
     app.include_router(staff_router)
+    app.include_router(dosimetry_router)
     app.include_router(portal_router)  # last: its /{lang}/{page} pattern is the broadest
     _install_error_pages(app, ctx)
     app.add_middleware(SecurityHeadersMiddleware, headers=security_headers(production))

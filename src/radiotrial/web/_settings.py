@@ -70,6 +70,10 @@ class WebSettings(BaseSettings):
         Path("var/outbox"),
         description="Folder of unsent e-mails (one JSON file each) when SMTP is off or fails.",
     )
+    dosimetry_dir: Path = Field(
+        Path("var/dosimetry"),
+        description="Root of the `radiotrial dose run` output folders that staff link to cycles.",
+    )
     mail_from: str = Field("radiotrial@localhost", description="Sender address of notices.")
     secret_key: SecretStr | None = Field(
         None, description="Signs CSRF tokens and session cookies (>= 32 characters)."
