@@ -1,21 +1,17 @@
-"""Workflow parameters from ``data/dosimetry.yaml``, loaded once on first use."""
+"""Workflow parameters from ``data/dosimetry.yaml``."""
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
 from typing import Any
 
-import yaml
+from radiotrial.data import load_yaml
 
 __all__ = ["dosimetry_data", "value"]
 
 
-@cache
 def dosimetry_data() -> dict[str, Any]:
-    text = resources.files("radiotrial.data").joinpath("dosimetry.yaml").read_text("utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
-    return data
+    """The parsed ``data/dosimetry.yaml`` (cached by :func:`radiotrial.data.load_yaml`)."""
+    return load_yaml("dosimetry.yaml")
 
 
 def value(*path: str) -> float:

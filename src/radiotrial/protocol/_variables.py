@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Literal
 
-import yaml
-
+from radiotrial.data import load_yaml
 from radiotrial.units import Dimension
 
 __all__ = ["Variable", "VariableKind", "variable_catalogue"]
@@ -34,8 +32,7 @@ class Variable:
 @cache
 def variable_catalogue() -> dict[str, Variable]:
     """Load ``data/variables.yaml`` (package data) into :class:`Variable` records."""
-    text = resources.files("radiotrial.data").joinpath("variables.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text)
+    raw = load_yaml("variables.yaml")
     return {
         name: Variable(
             name=name,

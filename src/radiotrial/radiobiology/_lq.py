@@ -5,14 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 
+from radiotrial.data import load_yaml
 from radiotrial.errors import InputFileError, ValidationError
 
 __all__ = [
@@ -338,15 +336,10 @@ class TissueLQ:
     assumption: bool
 
 
-@cache
 def _load() -> dict[str, Any]:
-    ref = resources.files("radiotrial.data").joinpath("radiobiology.yaml")
-    try:
-        data = yaml.safe_load(ref.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputFileError(str(ref), f"invalid YAML: {exc}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("tissues"), dict):
-        raise InputFileError(str(ref), "missing 'tissues' mapping")
+    data = load_yaml("radiobiology.yaml")
+    if not isinstance(data.get("tissues"), dict):
+        raise InputFileError("radiotrial/data/radiobiology.yaml", "missing 'tissues' mapping")
     return data
 
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 from scipy.optimize import brentq
 
+from radiotrial.data import load_yaml
 from radiotrial.errors import InputFileError, ValidationError
 from radiotrial.nuclides import get_nuclide
 
@@ -38,16 +36,8 @@ _ME_C2_MEV = 0.51099895000  # electron rest energy (CODATA 2018)
 DoseRateMethod = Literal["measured", "computed"]
 
 
-@cache
 def _data(name: str) -> dict[str, Any]:
-    ref = resources.files("radiotrial.data").joinpath("radioprotection", name)
-    try:
-        data = yaml.safe_load(ref.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputFileError(str(ref), f"cannot read: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InputFileError(str(ref), "expected a mapping")
-    return data
+    return load_yaml("radioprotection", name)
 
 
 # ---------------------------------------------------------------------------------------------
