@@ -8,8 +8,11 @@ The acting user is ``--user`` (or ``$RADIOTRIAL_USER``); the password comes from
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -92,6 +95,49 @@ def _login(ctx: ServiceContext, user: str | None) -> Actor:
     return authenticate(ctx, user, _password())
 
 
+_KW = inspect.Parameter.KEYWORD_ONLY
+
+
+def _acting(*, protocol: bool) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Command decorator: the acting user logs in before the command body runs.
+
+    The decorated function takes the service context and the logged-in actor first; the
+    command gains ``--user`` and ``--url`` (and ``--protocol`` when ``protocol``), placed
+    before ``--json`` in its help, so that every registry command opens and authenticates
+    the registry the same way.
+    """
+
+    def decorate(body: Callable[..., None]) -> Callable[..., None]:
+        # Typer passes every parameter by name: all keyword-only, in help order
+        own = [
+            p.replace(kind=_KW)
+            for p in list(inspect.signature(body, eval_str=True).parameters.values())[2:]
+        ]
+        shared = [
+            inspect.Parameter("user", _KW, default=UserOpt, annotation=str | None),
+            inspect.Parameter("url", _KW, default=UrlOpt, annotation=str | None),
+        ]
+        if protocol:
+            shared.append(
+                inspect.Parameter("protocol", _KW, default=ProtocolOpt, annotation=Path | None)
+            )
+        tail = [p for p in own if p.name == "as_json"]
+        params = [p for p in own if p.name != "as_json"] + shared + tail
+
+        @functools.wraps(body)
+        def command(
+            *, user: str | None, url: str | None, protocol: Path | None = None, **kw: Any
+        ) -> None:
+            ctx = _context(url, protocol)
+            body(ctx, _login(ctx, user), **kw)
+
+        command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}
+        return command
+
+    return decorate
+
+
 def _when(value: str, name: str) -> datetime:
     try:
         when = datetime.fromisoformat(value)
@@ -163,17 +209,16 @@ def db_status(url: str | None = UrlOpt, as_json: bool = json_option) -> None:
 
 # --------------------------------------------------------------------------------------- user
 @user_app.command("add")
+@_acting(protocol=False)
 def user_add(
+    ctx: ServiceContext,
+    actor: Actor,
     username: str = typer.Argument(..., help="New account name."),
     role: str = typer.Option(..., "--role", help="coordinator, investigator, physicist, …"),
     full_name: str = typer.Option(..., "--name", help="Full name (printed on e-signatures)."),
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
     as_json: bool = json_option,
 ) -> None:
     """Create an account (the acting user must be an admin). Asks for the new password."""
-    ctx = _context(url, None)
-    actor = _login(ctx, user)
     new_pw = os.environ.get("RADIOTRIAL_NEW_PASSWORD") or str(
         typer.prompt("New user's password", hide_input=True, confirmation_prompt=True)
     )
@@ -184,15 +229,14 @@ def user_add(
 
 # ------------------------------------------------------------------------------------ subject
 @subject_app.command("prescreen")
+@_acting(protocol=False)
 def subject_prescreen(
+    ctx: ServiceContext,
+    actor: Actor,
     identity: Path = typer.Argument(..., help="JSON: identity fields and 'consents'."),
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
     as_json: bool = json_option,
 ) -> None:
     """Register a pre-screening request received outside the portal (referral, clinic)."""
-    ctx = _context(url, None)
-    actor = _login(ctx, user)
     data = _read_json(identity)
     if not isinstance(data, dict):
         raise InputFileError(str(identity), "must hold a JSON object")
@@ -202,33 +246,30 @@ def subject_prescreen(
 
 
 @subject_app.command("screen")
+@_acting(protocol=False)
 def subject_screen(
+    ctx: ServiceContext,
+    actor: Actor,
     code: str = typer.Argument(..., help="Subject code (RT-…)."),
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
     as_json: bool = json_option,
 ) -> None:
     """Take a candidate forward and open screening."""
-    ctx = _context(url, None)
-    actor = _login(ctx, user)
     open_screening(ctx, actor, code)
     _emit(subject_status(ctx, actor, code), as_json, f"Subject {code}")
 
 
 @subject_app.command("evidence")
+@_acting(protocol=True)
 def subject_evidence(
+    ctx: ServiceContext,
+    actor: Actor,
     code: str = typer.Argument(..., help="Subject code."),
     items: Path = typer.Argument(
         ..., help="JSON list: variable, value, unit, observed_at, source_document, test_id."
     ),
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
-    protocol: Path | None = ProtocolOpt,
     as_json: bool = json_option,
 ) -> None:
     """Record screening evidence (all items or none)."""
-    ctx = _context(url, protocol)
-    actor = _login(ctx, user)
     raw = _read_json(items)
     if not isinstance(raw, list):
         raise InputFileError(str(items), "must hold a JSON list of observations")
@@ -247,17 +288,15 @@ def subject_evidence(
 
 
 @subject_app.command("evaluate")
+@_acting(protocol=True)
 def subject_evaluate(
+    ctx: ServiceContext,
+    actor: Actor,
     code: str = typer.Argument(..., help="Subject code."),
     record: Path = typer.Argument(..., help="Patient record JSON (radiotrial.eligibility format)."),
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
-    protocol: Path | None = ProtocolOpt,
     as_json: bool = json_option,
 ) -> None:
     """Evaluate a screening record with the eligibility engine (nothing is written)."""
-    ctx = _context(url, protocol)
-    actor = _login(ctx, user)
     result = evaluate_record(ctx, actor, code, _read_json(record))
     if as_json:
         print_json(result)
@@ -309,50 +348,48 @@ def subject_decide(
 
 
 @subject_app.command("identity")
+@_acting(protocol=False)
 def subject_identity(
+    ctx: ServiceContext,
+    actor: Actor,
     code: str = typer.Argument(..., help="Subject code."),
     reason: str = typer.Option(..., "--reason", help="Why you read identifying data (audited)."),
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
     as_json: bool = json_option,
 ) -> None:
     """Decrypt and show a subject's identity (coordinator/investigator; the read is audited)."""
-    ctx = _context(url, None)
-    actor = _login(ctx, user)
     rec = reveal_identity(ctx, actor, code, reason=reason)
     _emit(rec.model_dump(mode="json"), as_json, f"Identity of {code}")
 
 
 @subject_app.command("dlt-proposal")
+@_acting(protocol=True)
 def subject_dlt_proposal(
+    ctx: ServiceContext,
+    actor: Actor,
     code: str = typer.Argument(..., help="Subject code."),
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
-    protocol: Path | None = ProtocolOpt,
     as_json: bool = json_option,
 ) -> None:
     """Rule-based DLT verdicts (radiotrial.safety) for the investigator to confirm."""
-    ctx = _context(url, protocol)
-    actor = _login(ctx, user)
     _emit(propose_dlt(ctx, actor, code), as_json, f"DLT proposal for {code}")
 
 
 @subject_app.command("enrol")
+@_acting(protocol=True)
 def subject_enrol(
+    ctx: ServiceContext,
+    actor: Actor,
     code: str = typer.Argument(..., help="Subject code."),
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
-    protocol: Path | None = ProtocolOpt,
     as_json: bool = json_option,
 ) -> None:
     """Enrol an eligible subject in the open cohort at the design's recommended level."""
-    ctx = _context(url, protocol)
-    actor = _login(ctx, user)
     _emit(enrol(ctx, actor, code).to_dict(), as_json, "Enrolled")
 
 
 @subject_app.command("administer")
+@_acting(protocol=True)
 def subject_administer(
+    ctx: ServiceContext,
+    actor: Actor,
     code: str = typer.Argument(..., help="Subject code."),
     pre_mbq: float = typer.Option(
         ..., "--pre-mbq", help="Syringe activity before injection (MBq)."
@@ -366,14 +403,9 @@ def subject_administer(
     residual_at: str = typer.Option(..., "--residual-at", help="Time of the residual reading."),
     at: str = typer.Option(..., "--at", help="Injection time."),
     calibrator: str | None = typer.Option(None, "--calibrator", help="Dose calibrator id."),
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
-    protocol: Path | None = ProtocolOpt,
     as_json: bool = json_option,
 ) -> None:
     """Record the next cycle's administration; net activity is decay-corrected to --at."""
-    ctx = _context(url, protocol)
-    actor = _login(ctx, user)
     res = record_administration(
         ctx, actor, code, pre_activity_mbq=pre_mbq, pre_measured_at=_when(pre_at, "--pre-at"),
         residual_activity_mbq=residual_mbq,
@@ -384,7 +416,10 @@ def subject_administer(
 
 
 @subject_app.command("ae")
+@_acting(protocol=True)
 def subject_ae(
+    ctx: ServiceContext,
+    actor: Actor,
     code: str = typer.Argument(..., help="Subject code."),
     term: str = typer.Option(..., "--term", help="AETERM (CTCAE v5.0 term)."),
     grade: int = typer.Option(..., "--grade", help="AETOXGR, CTCAE grade 1-5."),
@@ -393,14 +428,9 @@ def subject_ae(
     haematologic: bool = typer.Option(..., "--haematologic/--non-haematologic", help="Category."),
     serious: bool = typer.Option(False, "--serious", help="AESER = Y."),
     end: str | None = typer.Option(None, "--end", help="AEENDTC."),
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
-    protocol: Path | None = ProtocolOpt,
     as_json: bool = json_option,
 ) -> None:
     """Report an adverse event (CDISC SDTM AE fields)."""
-    ctx = _context(url, protocol)
-    actor = _login(ctx, user)
     aespid = report_adverse_event(
         ctx, actor, code, aeterm=term, aetoxgr=grade, aestdtc=_when(start, "--start"),
         aerel=attribution, haematologic=haematologic,  # type: ignore[arg-type]
@@ -410,68 +440,61 @@ def subject_ae(
 
 
 @subject_app.command("dlt")
+@_acting(protocol=True)
 def subject_dlt(
+    ctx: ServiceContext,
+    actor: Actor,
     code: str = typer.Argument(..., help="Subject code."),
     aespid: int = typer.Argument(..., help="AESPID of the adverse event."),
     is_dlt: bool = typer.Option(..., "--dlt/--no-dlt", help="The adjudication."),
     rule: str | None = typer.Option(None, "--rule", help="Protocol DLT rule id (for a DLT)."),
     rationale: str = typer.Option(..., "--rationale", help="Why."),
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
-    protocol: Path | None = ProtocolOpt,
     as_json: bool = json_option,
 ) -> None:
     """Adjudicate whether an adverse event is a DLT (investigator; e-signed)."""
-    ctx = _context(url, protocol)
-    actor = _login(ctx, user)
     out = adjudicate_dlt(ctx, actor, code, aespid, is_dlt=is_dlt, rationale=rationale,
                          rule_id=rule, password=_password("Signature password"))  # fmt: skip
     _emit(out, as_json, "DLT adjudication")
 
 
 @subject_app.command("withdraw")
+@_acting(protocol=False)
 def subject_withdraw(
+    ctx: ServiceContext,
+    actor: Actor,
     code: str = typer.Argument(..., help="Subject code."),
     reason: str = typer.Option(..., "--reason", help="Reason (audited)."),
     to: str = typer.Option(
         "withdrawn", "--to", help="withdrawn, off-study, follow-up or not-registered."
     ),
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
     as_json: bool = json_option,
 ) -> None:
     """Move a subject to follow-up, off-study, withdrawn or not-registered."""
-    ctx = _context(url, None)
-    actor = _login(ctx, user)
     change_status(ctx, actor, code, to, reason=reason)  # type: ignore[arg-type]
     _emit(subject_status(ctx, actor, code), as_json, f"Subject {code}")
 
 
 @subject_app.command("status")
+@_acting(protocol=True)
 def subject_show(
+    ctx: ServiceContext,
+    actor: Actor,
     code: str = typer.Argument(..., help="Subject code."),
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
-    protocol: Path | None = ProtocolOpt,
     as_json: bool = json_option,
 ) -> None:
     """A subject's status, milestones, cycles, adverse events and signatures."""
-    ctx = _context(url, protocol)
-    actor = _login(ctx, user)
     _emit(subject_status(ctx, actor, code), as_json, f"Subject {code}")
 
 
 # -------------------------------------------------------------------------------------- trial
 @trial_app.command("status")
+@_acting(protocol=True)
 def trial_show(
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
-    protocol: Path | None = ProtocolOpt,
+    ctx: ServiceContext,
+    actor: Actor,
     as_json: bool = json_option,
 ) -> None:
     """Dose levels, cohorts, DLTs and the escalation design's current recommendation."""
-    ctx = _context(url, protocol)
-    actor = _login(ctx, user)
     data = trial_status(ctx, actor)
     if as_json:
         print_json(data)
@@ -489,14 +512,13 @@ def trial_show(
 
 # -------------------------------------------------------------------------------------- audit
 @audit_app.command("verify")
+@_acting(protocol=False)
 def audit_verify(
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
+    ctx: ServiceContext,
+    actor: Actor,
     as_json: bool = json_option,
 ) -> None:
     """Verify the hash chain; exit status 1 when any entry was altered, removed or reordered."""
-    ctx = _context(url, None)
-    actor = _login(ctx, user)
     report = verify_audit(ctx, actor)
     if as_json:
         print_json(report.to_dict())
@@ -513,47 +535,45 @@ def audit_verify(
 
 # ----------------------------------------------------------------------------------- registry
 @registry_app.command("purge")
+@_acting(protocol=True)
 def registry_purge(
+    ctx: ServiceContext,
+    actor: Actor,
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would be purged."),
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
-    protocol: Path | None = ProtocolOpt,
     as_json: bool = json_option,
 ) -> None:
     """Purge pre-screen contact data not taken forward within the protocol's retention period."""
-    ctx = _context(url, protocol)
-    actor = _login(ctx, user)
     _emit(purge_prescreen(ctx, actor, dry_run=dry_run).to_dict(), as_json, "Retention purge")
 
 
 # ------------------------------------------------------------------------------------- export
-def _export(fmt: str, directory: Path, user: str | None, url: str | None, as_json: bool) -> None:
-    ctx = _context(url, None)
-    actor = _login(ctx, user)
+def _export(ctx: ServiceContext, actor: Actor, fmt: str, directory: Path, as_json: bool) -> None:
     res = export_data(ctx, actor, fmt, directory)  # type: ignore[arg-type]
     _emit(res.to_dict(), as_json, f"Export ({fmt})")
 
 
 @export_app.command("csv")
+@_acting(protocol=False)
 def export_csv_cmd(
+    ctx: ServiceContext,
+    actor: Actor,
     directory: Path = typer.Argument(..., help="Output directory."),
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
     as_json: bool = json_option,
 ) -> None:
     """One CSV per table (SDTM AE names for adverse events); no identity data."""
-    _export("csv", directory, user, url, as_json)
+    _export(ctx, actor, "csv", directory, as_json)
 
 
 @export_app.command("odm")
+@_acting(protocol=False)
 def export_odm_cmd(
+    ctx: ServiceContext,
+    actor: Actor,
     directory: Path = typer.Argument(..., help="Output directory."),
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
     as_json: bool = json_option,
 ) -> None:
     """CDISC ODM 1.3.2 snapshot, validated against the official XML schema."""
-    _export("odm", directory, user, url, as_json)
+    _export(ctx, actor, "odm", directory, as_json)
 
 
 def register_registry_commands(app: typer.Typer) -> None:
