@@ -154,16 +154,25 @@ def _routes(app: Any) -> list[tuple[str, str, str]]:
     return out
 
 
+def _url(path: str) -> str:
+    """A concrete URL for a route pattern (the refusal comes before any lookup)."""
+    for name, value in (("{code}", "RT-00000000"), ("{cycle}", "1"), ("{aespid}", "1"),
+                        ("{name}", "dvh.png")):  # fmt: skip
+        path = path.replace(name, value)
+    assert "{" not in path, path
+    return path
+
+
 def test_every_route_refuses_anonymous_and_wrong_roles(staff_app: Any) -> None:
     routes = _routes(staff_app)
     public = {("GET", "/staff/login"), ("POST", "/staff/login"), ("POST", "/api/v1/token")}
     guarded = [r for r in routes if (r[0], r[1]) not in public]
-    assert len(guarded) >= 18
+    assert len(guarded) >= 30
     assert all(action for _, _, action in guarded), "a staff route without a permission"
     matrix = permission_matrix()
     with TestClient(staff_app) as anon:
         for method, path, _ in guarded:
-            url = path.replace("{code}", "RT-00000000")
+            url = _url(path)
             r = anon.request(method, url, follow_redirects=False)
             if path.startswith("/api/"):
                 assert r.status_code == 401, (method, path)
@@ -179,7 +188,7 @@ def test_every_route_refuses_anonymous_and_wrong_roles(staff_app: Any) -> None:
             for method, path, action in guarded:
                 if matrix.allows(role, action):
                     continue
-                url = path.replace("{code}", "RT-00000000")
+                url = _url(path)
                 r = c.request(method, url, headers=headers, data={"csrf_token": csrf},
                               follow_redirects=False)  # fmt: skip
                 assert r.status_code == 403, (role, method, path, r.status_code)

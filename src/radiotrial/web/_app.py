@@ -44,6 +44,9 @@ from radiotrial.web._services import ServicesBackend, service_context
 from radiotrial.web._settings import WebSettings, get_settings
 from radiotrial.web._staff import StaffState, staff_router
 from radiotrial.web._staff_dosimetry import dosimetry_router
+from radiotrial.web._staff_escalation import escalation_router
+from radiotrial.web._staff_records import records_router
+from radiotrial.web._staff_safety import safety_router
 
 __all__ = ["create_app", "load_settings"]
 
@@ -153,6 +156,9 @@ def create_app(
     app.include_router(api_router)
     app.include_router(staff_router)
     app.include_router(dosimetry_router)
+    app.include_router(safety_router)
+    app.include_router(escalation_router)
+    app.include_router(records_router)
     app.include_router(portal_router)  # last: its /{lang}/{page} pattern is the broadest
     _install_error_pages(app, ctx)
     app.add_middleware(SecurityHeadersMiddleware, headers=security_headers(production))

@@ -8,7 +8,6 @@ its audit entries); the forms carry the session's CSRF token.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from datetime import datetime
@@ -35,8 +34,6 @@ from radiotrial.services import (
     screening_checklist,
     subject_status,
     take_forward,
-    trial_status,
-    verify_audit,
 )
 from radiotrial.web._auth import SESSION_COOKIE, SessionStore, StaffSession, allowed
 from radiotrial.web._context import client_address, context_of
@@ -194,35 +191,12 @@ def _screening_variables(ctx: ServiceContext) -> list[tuple[str, str, Any]]:
     return out
 
 
-@staff_router.get("/subjects/{code}")
-def subject_page(request: Request, code: str, session: Reader) -> Response:
-    ctx = _state(request).services
-    status = subject_status(ctx, session.actor, code)
-    checklist = screening_checklist(ctx, session.actor, code)
-    overall, criteria = evaluate_subject(ctx, session.actor, code)
-    return _page(
-        request,
-        session,
-        "staff/subject.html",
-        s=status,
-        checklist=checklist,
-        overall=overall,
-        criteria=criteria,
-        variables=_screening_variables(ctx),
-        identity=None,
-        note=request.query_params.get("note"),
-    )
-
-
-@staff_router.post("/subjects/{code}/identity")
-async def show_identity(
-    request: Request, code: str, session: Annotated[StaffSession, require("identity.read")]
+def _subject_page(
+    request: Request, session: StaffSession, code: str, identity: dict[str, Any] | None
 ) -> Response:
-    data = await _checked_form(request, session)
+    from radiotrial.web._staff_safety import safety_context
+
     ctx = _state(request).services
-    identity = await run_in_threadpool(
-        reveal_identity, ctx, session.actor, code, reason=data.get("reason", "")
-    )
     status = subject_status(ctx, session.actor, code)
     overall, criteria = evaluate_subject(ctx, session.actor, code)
     return _page(
@@ -234,9 +208,54 @@ async def show_identity(
         overall=overall,
         criteria=criteria,
         variables=_screening_variables(ctx),
-        identity=identity.model_dump(exclude_none=True),
-        note=None,
+        identity=identity,
+        note=None if identity else request.query_params.get("note"),
+        timeline=subject_timeline(status),
+        **safety_context(ctx, session.actor, code),
     )
+
+
+@staff_router.get("/subjects/{code}")
+def subject_page(request: Request, code: str, session: Reader) -> Response:
+    return _subject_page(request, session, code, None)
+
+
+@staff_router.post("/subjects/{code}/identity")
+async def show_identity(
+    request: Request, code: str, session: Annotated[StaffSession, require("identity.read")]
+) -> Response:
+    data = await _checked_form(request, session)
+    ctx = _state(request).services
+    identity = await run_in_threadpool(
+        reveal_identity, ctx, session.actor, code, reason=data.get("reason", "")
+    )
+    return _subject_page(request, session, code, identity.model_dump(exclude_none=True))
+
+
+def subject_timeline(status: dict[str, Any]) -> list[dict[str, Any]]:
+    """Milestones, administrations, adverse events and DLT adjudications in time order."""
+    events: list[dict[str, Any]] = [
+        {"at": m["at"], "kind": m["kind"], "what": f"{m['from'] or ''} → {m['to'] or ''}",
+         "by": m["by"], "note": m["note"] or ""}
+        for m in status["milestones"]
+    ]  # fmt: skip
+    for c in status["cycles"]:
+        events.append(
+            {"at": c["administered_at"], "kind": f"cycle {c['cycle']}",
+             "what": f"{c['net_activity_mbq']:.0f} MBq administered", "by": "", "note": ""}
+        )  # fmt: skip
+    for ae in status["adverse_events"]:
+        dlt = ae["dlt"]
+        verdict = ""
+        if dlt is not None:
+            verdict = "DLT" if dlt["is_dlt"] else "not a DLT"
+            verdict += "" if dlt["current"] else " (void: event changed since)"
+        events.append(
+            {"at": ae["AESTDTC"], "kind": f"adverse event {ae['AESPID']}",
+             "what": f"{ae['AETERM']}, grade {ae['AETOXGR']}, {ae['AEREL']}",
+             "by": "", "note": verdict}
+        )  # fmt: skip
+    return sorted(events, key=lambda e: e["at"])
 
 
 @staff_router.post("/subjects/{code}/forward")
@@ -350,16 +369,3 @@ async def enrol_subject(
     await _checked_form(request, session)
     result = await run_in_threadpool(enrol, _state(request).services, session.actor, code)
     return _back(code, f"enrolled-cohort-{result.cohort}-level-{result.dose_level}")
-
-
-@staff_router.get("/escalation")
-def escalation(request: Request, session: Reader) -> Response:
-    status = trial_status(_state(request).services, session.actor)
-    text = json.dumps(status, indent=2, ensure_ascii=False, default=str)
-    return _page(request, session, "staff/escalation.html", trial=status, trial_json=text)
-
-
-@staff_router.get("/audit")
-def audit(request: Request, session: Annotated[StaffSession, require("audit.verify")]) -> Response:
-    report = verify_audit(_state(request).services, session.actor)
-    return _page(request, session, "staff/audit.html", report=report.to_dict())
