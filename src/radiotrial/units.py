@@ -7,16 +7,18 @@ absorbed dose in Gy, length in m. Values cross the boundary (files, CLI, web, re
 units people use (MBq/GBq, h/d, keV/MeV, g, mGy/Gy, mm) and every boundary name carries its unit
 (``activity_mbq``, ``times_h``, ``spacing_mm``). Conversions happen here and only here.
 
-Clinical laboratory units (g/dL, µmol/L, 10⁹/L, /µL, mL/min/1.73 m²) are registered too, each with
-its dimension, so that a threshold in the wrong kind of unit (an ANC in g/dL) is refused instead
-of silently converted.
+Clinical laboratory units (g/dL, µmol/L, 10⁹/L, /µL, U/L and µkat/L, mL/min/1.73 m²) are
+registered too, each with its dimension, so that a threshold in the wrong kind of unit (an ANC in
+g/dL) is refused instead of silently converted.
 
 An :class:`Activity` always carries the datetime at which it holds (timezone-aware) and the
 nuclide, and decay-corrects to any other time in one call.
 
 Factors are definitions, not measurements: SI prefixes and derived units (BIPM, *The
-International System of Units*, 9th ed., 2019), the curie (1 Ci = 3.7×10¹⁰ Bq exactly) and the
-electronvolt (CODATA 2018, exact since the 2019 SI revision) as provided by ``scipy.constants``.
+International System of Units*, 9th ed., 2019), the curie (1 Ci = 3.7×10¹⁰ Bq exactly), the
+electronvolt (CODATA 2018, exact since the 2019 SI revision) as provided by ``scipy.constants``,
+the international pound (1 lb = 0.45359237 kg exactly, 1959 agreement) and the enzyme unit
+(1 U = 1 µmol/min, IUPAC/IUB 1964; IU is the same unit), so that 1 µkat/L = 60 U/L.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ Dimension = Literal[
     "density",
     "mass_concentration",
     "molar_concentration",
+    "catalytic_concentration",
     "cell_concentration",
     "fraction",
     "clearance",
@@ -90,6 +93,8 @@ _DAY: Final = _const.day
 _WEEK: Final = _const.week
 _YEAR: Final = _const.Julian_year
 _LITRE: Final = _const.litre
+_POUND_KG: Final = 0.45359237  # definition of the international pound (1959); scipy's is 1 ulp off
+_ENZYME_UNIT_KAT: Final = _const.micro / _MIN  # 1 U = 1 µmol/min (IUPAC/IUB 1964)
 
 # symbol -> (dimension, factor to SI); aliases map to a canonical symbol below.
 _TABLE: Final[dict[str, tuple[Dimension, float]]] = {
@@ -119,6 +124,7 @@ _TABLE: Final[dict[str, tuple[Dimension, float]]] = {
     "kg": ("mass", 1.0),
     "g": ("mass", 1e-3),
     "mg": ("mass", 1e-6),
+    "lb": ("mass", _POUND_KG),
     # length (SI: m)
     "m": ("length", 1.0),
     "cm": ("length", 1e-2),
@@ -156,6 +162,10 @@ _TABLE: Final[dict[str, tuple[Dimension, float]]] = {
     "mol/L": ("molar_concentration", 1e3),
     "mmol/L": ("molar_concentration", 1.0),
     "umol/L": ("molar_concentration", 1e-3),
+    # catalytic (enzyme-activity) concentration (SI: kat/m^3; 1 kat = 1 mol/s)
+    "U/L": ("catalytic_concentration", _ENZYME_UNIT_KAT / _LITRE),
+    "IU/L": ("catalytic_concentration", _ENZYME_UNIT_KAT / _LITRE),
+    "ukat/L": ("catalytic_concentration", _const.micro / _LITRE),
     # number concentration of cells (SI: 1/m^3)
     "10^9/L": ("cell_concentration", 1e9 / _LITRE),
     "10^12/L": ("cell_concentration", 1e12 / _LITRE),
@@ -202,6 +212,11 @@ _ALIASES: Final[dict[str, str]] = {
     "μSv/h": "uSv/h",
     "µmol/L": "umol/L",
     "μmol/L": "umol/L",
+    "µkat/L": "ukat/L",
+    "μkat/L": "ukat/L",
+    "lbs": "lb",
+    "pound": "lb",
+    "pounds": "lb",
     "×10⁹/L": "10^9/L",
     "x10^9/L": "10^9/L",
     "10*9/L": "10^9/L",

@@ -27,6 +27,10 @@ T0 = datetime(2025, 4, 1, 9, 30, tzinfo=timezone(timedelta(hours=8)))
         (1500.0, "/µL", "×10⁹/L", 1.5),
         (2.0, "Gy", "mGy", 2000.0),
         (1.0, "cps/MBq", "cps/MBq", 1.0),
+        (1.0, "lb", "kg", 0.45359237),  # international pound (1959), exact
+        (154.0, "lbs", "g", 69_853.22498),
+        (1.0, "µkat/L", "U/L", 60.0),  # 1 U = 1 µmol/min, 1 kat = 1 mol/s
+        (0.58, "ukat/L", "IU/L", 34.8),
     ],
 )
 def test_exact_conversions(value: float, src: str, dst: str, expected: float) -> None:
@@ -34,7 +38,8 @@ def test_exact_conversions(value: float, src: str, dst: str, expected: float) ->
 
 
 @pytest.mark.parametrize(
-    ("src", "dst"), [("GBq", "Gy"), ("g/dL", "10^9/L"), ("h", "mL"), ("umol/L", "mg/dL")]
+    ("src", "dst"),
+    [("GBq", "Gy"), ("g/dL", "10^9/L"), ("h", "mL"), ("umol/L", "mg/dL"), ("U/L", "umol/L")],
 )
 def test_mixing_dimensions_is_an_error(src: str, dst: str) -> None:
     with pytest.raises(UnitError, match="cannot convert"):

@@ -1,9 +1,9 @@
 """Laboratory analytes: units, conversions (including mg/dL ↔ µmol/L via molar mass) and checks.
 
-Mass, cell-count and amount concentrations go through :mod:`radiotrial.units`; a conversion
-between mass and amount concentration needs the analyte's molar mass, which lives with its
-source in ``data/lab_constants.yaml`` (creatinine 113.12 g/mol, bilirubin 584.66 g/mol).
-Enzyme activities (U/L, IU/L, µkat/L) are converted with the factors of the same file.
+Mass, cell-count, amount and enzyme-activity (U/L, IU/L, µkat/L) concentrations go through
+:mod:`radiotrial.units`; a conversion between mass and amount concentration needs the analyte's
+molar mass, which lives with its source in ``data/lab_constants.yaml`` (creatinine
+113.12 g/mol, bilirubin 584.66 g/mol).
 """
 
 from __future__ import annotations
@@ -44,6 +44,12 @@ ANALYTES: tuple[str, ...] = get_args(Analyte)
 _KIND_DIMENSION: dict[str, Dimension] = {
     "mass": "mass_concentration",
     "cells": "cell_concentration",
+    "catalytic": "catalytic_concentration",
+}
+_KIND_WORDS = {
+    "mass": "a mass concentration",
+    "cells": "a cell count",
+    "catalytic": "an enzyme activity",
 }
 
 
@@ -55,16 +61,6 @@ def _spec(analyte: str) -> dict[str, Any]:
     return spec
 
 
-def _catalytic_factor(unit: str, field: str) -> float:
-    table: dict[str, float] = lab_constants()["catalytic_units"]["units"]
-    key = unit.strip() if isinstance(unit, str) else unit
-    if key not in table:
-        raise UnitError(
-            field, unit, f"unknown enzyme-activity unit; valid units: {', '.join(table)}"
-        )
-    return float(table[key])
-
-
 def analyte_unit(analyte: str) -> str:
     """The canonical unit in which radiotrial reports ``analyte``."""
     return str(_spec(analyte)["canonical_unit"])
@@ -73,8 +69,6 @@ def analyte_unit(analyte: str) -> str:
 def lab_units(analyte: str) -> list[str]:
     """Every unit accepted for ``analyte``."""
     spec = _spec(analyte)
-    if spec["kind"] == "catalytic":
-        return list(lab_constants()["catalytic_units"]["units"])
     units = known_units(_KIND_DIMENSION[spec["kind"]])
     if "molar_mass_g_per_mol" in spec:
         units += known_units("molar_concentration")
@@ -124,12 +118,6 @@ def convert_lab(
     9.5
     """
     spec = _spec(analyte)
-    if spec["kind"] == "catalytic":
-        return (
-            float(value)
-            * _catalytic_factor(from_unit, field)
-            / _catalytic_factor(to_unit, "to_unit")
-        )
     allowed = lab_units(analyte)
     try:
         src = get_unit(from_unit)
@@ -143,8 +131,8 @@ def convert_lab(
             raise UnitError(
                 name,
                 u.symbol,
-                f"{u.symbol} is a {u.dimension} unit, not a unit of {analyte}; "
-                f"valid units: {', '.join(allowed)}",
+                f"{u.symbol} is a {u.dimension} unit, not a unit of {analyte} "
+                f"({_KIND_WORDS[spec['kind']]}); valid units: {', '.join(allowed)}",
             )
     if src.dimension == dst.dimension:
         return convert(float(value), src.symbol, dst.symbol)
