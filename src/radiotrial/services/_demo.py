@@ -24,7 +24,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from functools import cache, partial
@@ -367,6 +367,7 @@ class _Seeder:
         n_cohorts: int,
         open_cohort: bool,
         dosimetry: DosimetryMode,
+        p_dlt: list[float],
         start: datetime,
         end: datetime,
         password: str,
@@ -376,7 +377,10 @@ class _Seeder:
         self.clock = _SimClock(start)
         self.ctx = replace(ctx, vault=ctx.get_vault(), clock=self.clock)
         self.protocol = ctx.protocol
-        self.rng = np.random.default_rng(seed)
+        # independent streams: the trial is the same whichever dosimetry mode runs
+        trial_stream, dosimetry_stream = np.random.SeedSequence(seed).spawn(2)
+        self.rng = np.random.default_rng(trial_stream)
+        self.dosimetry_rng = np.random.default_rng(dosimetry_stream)
         self.seed = seed
         self.n_cohorts = n_cohorts
         self.open_cohort = open_cohort
@@ -408,16 +412,7 @@ class _Seeder:
         self.names: set[tuple[str, str, date]] = set()
         self.dropped = 0
         self.stopped: dict[str, Any] | None = None
-        tox = self.scenario["toxicity"]
-        n_levels = len(self.protocol.dose_levels.activity_gbq)
-        p_dlt = tox["dlt_probability"]["values"]
-        if len(p_dlt) < n_levels:
-            raise ValidationError(
-                "demo_trial.yaml toxicity.dlt_probability",
-                p_dlt,
-                f"needs one probability per protocol dose level ({n_levels})",
-            )
-        self.p_dlt = [float(p) for p in p_dlt[:n_levels]]
+        self.p_dlt = p_dlt
         self.max_gbq = max(self.protocol.dose_levels.activity_gbq)
 
     # -- event queue ----------------------------------------------------------------------
@@ -919,7 +914,7 @@ class _Seeder:
 
         self.say(f"dosimetry of {code} (virtual patient, {self._voxel_mm():g} mm grid)")
         patient = make_patient(
-            seed=int(self.rng.integers(2**31)),
+            seed=int(self.dosimetry_rng.integers(2**31)),
             activity_gbq=net_gbq,
             injection_time=t_adm,
             time_points_h=self.protocol.imaging_schedule.timepoints_h,
@@ -1062,6 +1057,20 @@ def _create_staff(
     return admin, staff
 
 
+def _dlt_curve(ctx: ServiceContext, given: Sequence[float] | None) -> list[float]:
+    n_levels = len(ctx.protocol.dose_levels.activity_gbq)
+    name = "dlt_probability"
+    if given is None:
+        name = "demo_trial.yaml toxicity.dlt_probability"
+        given = demo_scenario()["toxicity"]["dlt_probability"]["values"][:n_levels]
+    values = [float(p) for p in given]
+    if len(values) != n_levels or not all(0.0 <= p <= 1.0 for p in values):
+        raise ValidationError(
+            name, list(given), f"needs one probability in [0, 1] per dose level ({n_levels})"
+        )
+    return values
+
+
 def seed_demo_trial(
     ctx: ServiceContext,
     *,
@@ -1069,6 +1078,7 @@ def seed_demo_trial(
     n_cohorts: int = 5,
     open_cohort: bool = True,
     dosimetry: DosimetryMode = "image",
+    dlt_probability: Sequence[float] | None = None,
     admin: Actor | None = None,
     end: datetime | None = None,
     progress: Callable[[str], None] | None = None,
@@ -1095,6 +1105,9 @@ def seed_demo_trial(
         subjects, and later cycles, get those Gy/GBq times their own activity (BED rescaled with
         the Lea–Catcheside G of the reference). ``population``: NeoRay's published mean
         coefficients times activity (no image analysis, fast).
+    dlt_probability : sequence of float, optional
+        True probability of a cycle-1 DLT per dose level, lowest first (default: the
+        scenario's ``toxicity.dlt_probability``), to play another dose-toxicity curve.
     admin : Actor, optional
         An existing admin account to act as; by default the first account ``admin`` is created,
         with the password from ``$RADIOTRIAL_ADMIN_PASSWORD`` or a generated one-time password.
@@ -1137,6 +1150,7 @@ def seed_demo_trial(
             n_cohorts,
             f"the protocol allows {max_cohorts} cohorts of {size} (open cohort included)",
         )
+    p_dlt = _dlt_curve(ctx, dlt_probability)
     say = progress or (lambda _m: None)
     end = check_aware("end", end) if end is not None else ctx.now()
     admin_given = os.environ.get(ADMIN_PASSWORD_ENV)
@@ -1161,6 +1175,7 @@ def seed_demo_trial(
         n_cohorts=n_cohorts,
         open_cohort=open_cohort,
         dosimetry=dosimetry,
+        p_dlt=p_dlt,
         start=start,
         end=end,
         password=staff_password,
