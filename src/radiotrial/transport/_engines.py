@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 import numba
@@ -47,13 +47,15 @@ from radiotrial.transport._electron_kernel import electron_point_kernel
 from radiotrial.transport._materials import Material, get_material
 from radiotrial.transport._photon_kernel import line_sampler, photon_point_kernel
 from radiotrial.transport._photon_mc import voxel_mc
+from radiotrial.transport._photon_tle import voxel_tle_mc
 from radiotrial.transport._photon_xs import photon_tables
 from radiotrial.transport._units import MEV_TO_J
 from radiotrial.transport._voxel_kernel import full_kernel, voxel_s_octant
 
-__all__ = ["DoseMethod", "DoseResult", "compute_dose"]
+__all__ = ["DoseMethod", "DoseResult", "PhotonEstimator", "compute_dose"]
 
 DoseMethod = Literal["led", "kernel", "mc"]
+PhotonEstimator = Literal["track-length", "analog"]
 _DECAYS_PER_MBQ_H = 3.6e9
 _DECAYS_PER_MBQ_S = 1e6
 
@@ -107,25 +109,76 @@ def _as_array(
     return arr, None, None
 
 
+def _circular_shape(shape: tuple[int, ...], half_widths: tuple[int, ...]) -> tuple[int, int, int]:
+    """Smallest fast real-FFT lengths L ≥ n + hw: circular convolution then equals the linear one.
+
+    An output index i ∈ [0, n) receives a wrapped term only if j + m = i − L for some source
+    j ∈ [0, n) and kernel offset |m| ≤ hw, i.e. if L ≤ n − 1 + hw; padding by hw (not 2 hw, as
+    for a full linear convolution) is therefore exact for the "same"-size output.
+    """
+    from scipy import fft
+
+    out = [
+        fft.next_fast_len(int(n) + int(h), real=True)
+        for n, h in zip(shape, half_widths, strict=True)
+    ]
+    return (int(out[0]), int(out[1]), int(out[2]))
+
+
+def _crop_kernel(k: npt.NDArray[np.float64], shape: tuple[int, ...]) -> npt.NDArray[np.float64]:
+    """Drop kernel offsets ≥ the grid size along an axis (they never reach an output voxel)."""
+    sl = []
+    for kn, n in zip(k.shape, shape, strict=True):
+        h = (kn - 1) // 2
+        c = min(h, n - 1)
+        sl.append(slice(h - c, h + c + 1))
+    return np.asarray(k[tuple(sl)])
+
+
+def _kernel_spectrum(
+    k: npt.NDArray[np.float64], fshape: tuple[int, int, int]
+) -> npt.NDArray[np.complex64]:
+    """Real FFT (single precision) of an odd-sized centred kernel wrapped around index 0."""
+    from scipy import fft
+
+    buf = np.zeros(fshape, dtype=np.float32)
+    idx = [
+        np.arange(-((kn - 1) // 2), (kn - 1) // 2 + 1) % L
+        for kn, L in zip(k.shape, fshape, strict=True)
+    ]
+    buf[np.ix_(*idx)] = k
+    return np.asarray(fft.rfftn(buf, workers=-1), dtype=np.complex64)
+
+
+def _convolve_spectra(
+    a: npt.NDArray[np.float64],
+    spectra: list[npt.NDArray[np.complex64]],
+    fshape: tuple[int, int, int],
+) -> list[npt.NDArray[np.float64]]:
+    """``a ⊛ k`` ("same" size, kernel centred) for each kernel spectrum; one forward FFT of a."""
+    from scipy import fft
+
+    # single precision: ~1e-6 relative error, half the time and memory of float64
+    fa = fft.rfftn(a.astype(np.float32), fshape, workers=-1)
+    n0, n1, n2 = a.shape
+    out = []
+    for spec in spectra:
+        conv = fft.irfftn(fa * spec, fshape, workers=-1, overwrite_x=True)
+        out.append(np.asarray(conv[:n0, :n1, :n2], dtype=np.float64))
+    return out
+
+
 def _fft_convolve(
     a: npt.NDArray[np.float64], k: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    from scipy import fft
+    """``a ⊛ k`` with the output the size of ``a`` (odd kernel, centred), via real FFTs.
 
-    shape = [a.shape[i] + k.shape[i] - 1 for i in range(3)]
-    fshape = [fft.next_fast_len(s, real=True) for s in shape]
-    # single precision: 1e-6 relative error, half the time and memory of float64
-    fa = fft.rfftn(a.astype(np.float32), fshape, workers=-1)
-    fa *= fft.rfftn(k.astype(np.float32), fshape, workers=-1)
-    out = fft.irfftn(fa, fshape, workers=-1).astype(np.float64)
-    start = [(k.shape[i] - 1) // 2 for i in range(3)]
-    return np.asarray(
-        out[
-            start[0] : start[0] + a.shape[0],
-            start[1] : start[1] + a.shape[1],
-            start[2] : start[2] + a.shape[2],
-        ]
-    )
+    Minimal circular padding (see :func:`_circular_shape`), fast FFT lengths, all cores.
+    """
+    shape = (int(a.shape[0]), int(a.shape[1]), int(a.shape[2]))
+    kc = _crop_kernel(k, shape)
+    fshape = _circular_shape(shape, tuple((n - 1) // 2 for n in kc.shape))
+    return _convolve_spectra(a, [_kernel_spectrum(kc, fshape)], fshape)[0]
 
 
 @cache
@@ -161,23 +214,62 @@ def _photon_octant(
     return full_kernel(voxel_s_octant(pk, spacing, hw))  # type: ignore[arg-type]
 
 
-def _kernel_dose_mgy_ref(
+KernelKind = Literal["electrons", "photons"]
+
+
+def _kernel(
+    kind: KernelKind,
+    nuclide: str,
+    ref: Material,
+    spacing: tuple[float, float, float],
+    shape: tuple[int, int, int],
+    reach_mm: float,
+) -> npt.NDArray[np.float64]:
+    if kind == "electrons":
+        return _electron_octant(nuclide, ref, spacing, shape)
+    return _photon_octant(nuclide, ref, spacing, shape, reach_mm)
+
+
+# two kernels (e⁻, γ) for two grids; a 128³ grid's γ spectrum is 17 MB in complex64
+@lru_cache(maxsize=4)
+def _cached_spectrum(
+    kind: KernelKind,
+    nuclide: str,
+    ref: Material,
+    spacing: tuple[float, float, float],
+    shape: tuple[int, int, int],
+    reach_mm: float,
+    fshape: tuple[int, int, int],
+) -> npt.NDArray[np.complex64]:
+    spec = _kernel_spectrum(_kernel(kind, nuclide, ref, spacing, shape, reach_mm), fshape)
+    spec.setflags(write=False)
+    return spec
+
+
+def _kernel_doses_mgy_ref(
     tia_mbq_s: npt.NDArray[np.float64],
     nuclide: str,
     ref: Material,
     spacing: tuple[float, float, float],
+    kinds: tuple[KernelKind, ...],
     *,
-    kind: Literal["electrons", "photons"],
     photon_reach_mm: float,
-) -> tuple[npt.NDArray[np.float64], dict[str, Any]]:
-    """Dose (mGy) in the homogeneous reference medium by FFT convolution with the S kernel."""
+) -> tuple[dict[str, npt.NDArray[np.float64]], dict[str, Any]]:
+    """Dose (mGy) in the homogeneous reference medium, S kernel ⊛ TIA, for each kind.
+
+    The kernels' FFTs are cached per grid, and all kinds share one forward FFT of the TIA on
+    the smallest exact circular padding.
+    """
     shape = (int(tia_mbq_s.shape[0]), int(tia_mbq_s.shape[1]), int(tia_mbq_s.shape[2]))
-    if kind == "electrons":
-        k = _electron_octant(nuclide, ref, spacing, shape)
-    else:
-        k = _photon_octant(nuclide, ref, spacing, shape, float(photon_reach_mm))
-    d = _fft_convolve(tia_mbq_s, k)
-    return np.clip(d, 0.0, None), {f"{kind[:-1]}_kernel_shape": k.shape}
+    reach = float(photon_reach_mm)
+    kernels = {kd: _kernel(kd, nuclide, ref, spacing, shape, reach) for kd in kinds}
+    hw = tuple(max((k.shape[i] - 1) // 2 for k in kernels.values()) for i in range(3))
+    fshape = _circular_shape(shape, hw)
+    spectra = [_cached_spectrum(kd, nuclide, ref, spacing, shape, reach, fshape) for kd in kinds]
+    doses = _convolve_spectra(tia_mbq_s, spectra, fshape)
+    info: dict[str, Any] = {f"{kd[:-1]}_kernel_shape": kernels[kd].shape for kd in kinds}
+    info["fft_shape"] = fshape
+    return {kd: np.clip(d, 0.0, None) for kd, d in zip(kinds, doses, strict=True)}, info
 
 
 def _check_inputs(
@@ -280,6 +372,7 @@ def compute_dose(
     n_batches: int = 16,
     seed: int = 1,
     photon_reach_mm: float = 150.0,
+    photon_estimator: PhotonEstimator = "track-length",
 ) -> DoseResult:
     """Absorbed dose from a TIA map with the chosen engine.
 
@@ -311,6 +404,9 @@ def compute_dose(
         Monte Carlo statistics.
     photon_reach_mm : float
         Half-extent of the photon kernel for the kernel engine.
+    photon_estimator : {"track-length", "analog"}
+        How the photon MC scores energy: along every chord a photon crosses (unbiased, much
+        smaller variance; see module notes) or at the interaction sites (Woodcock tracking).
 
     Returns
     -------
@@ -327,6 +423,8 @@ def compute_dose(
         raise ValidationError("method", method, "use one of led, kernel, mc")
     if electrons not in ("auto", "kernel", "local", "mc"):
         raise ValidationError("electrons", electrons, "use auto, kernel, local or mc")
+    if photon_estimator not in ("track-length", "analog"):
+        raise ValidationError("photon_estimator", photon_estimator, "use track-length or analog")
     if electrons == "auto":
         electrons = "mc" if method == "mc" else "kernel"
     nuc = get_nuclide(nuclide)
@@ -359,21 +457,24 @@ def compute_dose(
             * MEV_TO_J
             / mass_kg
         )
-    elif not (method == "mc" and electrons == "mc"):
-        d_e_ref, info = _kernel_dose_mgy_ref(
-            tia_mbq_s, nuc.name, ref, spacing, kind="electrons", photon_reach_mm=photon_reach_mm
-        )
-        d_e = d_e_ref * 1e-3 * ref.density_g_cm3 / np.maximum(dens, 1e-6)
-        details.update(info)
-    d_p = np.zeros(tia_mbq_h.shape)
+    kinds: list[KernelKind] = []
+    if method != "led" and not (method == "mc" and electrons in ("mc", "local")):
+        kinds.append("electrons")
     if method == "kernel" and photons:
-        d_p_ref, info = _kernel_dose_mgy_ref(
-            tia_mbq_s, nuc.name, ref, spacing, kind="photons", photon_reach_mm=photon_reach_mm
+        kinds.append("photons")
+    ref_doses: dict[str, npt.NDArray[np.float64]] = {}
+    if kinds:
+        ref_doses, info = _kernel_doses_mgy_ref(
+            tia_mbq_s, nuc.name, ref, spacing, tuple(kinds), photon_reach_mm=photon_reach_mm
         )
+        details.update(info)
+    if "electrons" in ref_doses:
+        d_e = ref_doses["electrons"] * (1e-3 * ref.density_g_cm3) / np.maximum(dens, 1e-6)
+    d_p = np.zeros(tia_mbq_h.shape)
+    if "photons" in ref_doses:
         # photons: dose per mass ∝ μ_en/ρ, nearly the same in all soft media, so no density
         # scaling (scaling by ρ_ref/ρ would overstate photon dose in lung ~3-fold)
-        d_p = d_p_ref * 1e-3
-        details.update(info)
+        d_p = ref_doses["photons"] * 1e-3
     region_batches: list[npt.NDArray[np.float64]] = []
     if method == "mc" and electrons == "mc":
         d_e, unc_e, rb_e, e_info = _mc_electrons(
@@ -395,6 +496,7 @@ def compute_dose(
             n_histories,
             n_batches,
             seed,
+            photon_estimator,
         )
         unc = np.hypot(unc, unc_p)
         region_batches.append(rb_p)
@@ -532,6 +634,15 @@ def _mc_electrons(
     return mean.reshape(tia_mbq_h.shape), unc.reshape(tia_mbq_h.shape), rb, info
 
 
+def _bounding_box(keep: npt.NDArray[np.bool_]) -> tuple[slice, ...]:
+    """Smallest index box holding every True voxel (the whole grid when none is True)."""
+    box = []
+    for ax in range(keep.ndim):
+        hit = np.nonzero(keep.any(axis=tuple(a for a in range(keep.ndim) if a != ax)))[0]
+        box.append(slice(int(hit[0]), int(hit[-1]) + 1) if hit.size else slice(0, keep.shape[ax]))
+    return tuple(box)
+
+
 def _mc_photons(
     tia_mbq_h: npt.NDArray[np.float64],
     nuclide: str,
@@ -544,6 +655,7 @@ def _mc_photons(
     n_histories: int,
     n_batches: int,
     seed: int,
+    estimator: PhotonEstimator = "track-length",
 ) -> tuple[
     npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], dict[str, Any]
 ]:
@@ -551,6 +663,36 @@ def _mc_photons(
     zeros = np.zeros(tia_mbq_h.shape)
     if per_decay == 0.0:
         return zeros, zeros.copy(), np.zeros((n_batches, 0)), {"photon_histories": 0}
+    # Transport only inside the box around matter, sources and regions: the air around the
+    # patient is treated as vacuum, like everything beyond the grid (over 10 cm of air a
+    # 100–200 keV photon interacts with probability ≈ 0.2 %), and tracing it would dominate the
+    # cost of a history for a typical CT field of view.
+    air = np.array([m.name == "air" for m in materials])[mat_idx]
+    keep = (~air) | (tia_mbq_h > 0)
+    if labels is not None:
+        keep |= labels > 0
+    box = _bounding_box(keep)
+    if box != tuple(slice(0, n) for n in tia_mbq_h.shape):
+        mean_b, unc_b, rb, info = _mc_photons(
+            np.ascontiguousarray(tia_mbq_h[box]),
+            nuclide,
+            np.ascontiguousarray(mat_idx[box]),
+            np.ascontiguousarray(dens[box]),
+            materials,
+            spacing,
+            np.ascontiguousarray(mass_kg[box]),
+            None if labels is None else np.ascontiguousarray(labels[box]),
+            n_histories,
+            n_batches,
+            seed,
+            estimator,
+        )
+        mean = zeros
+        unc = zeros.copy()
+        mean[box] = mean_b
+        unc[box] = unc_b
+        info["photon_box"] = tuple((b.start, b.stop) for b in box)
+        return mean, unc, rb, info
     tables = photon_tables(materials)
     src_cdf, src_index, decays = _source(tia_mbq_h)
     # majorant: per material the densest voxel, then max over materials; widened by the
@@ -569,8 +711,32 @@ def _mc_photons(
     dens_flat = np.ascontiguousarray(dens.ravel())
     shape = np.asarray(tia_mbq_h.shape, dtype=np.int64)
     mu_tot_c = np.ascontiguousarray(mu_tot)
+    mu_tr_c = np.ascontiguousarray(tables.mu_transfer)
 
     def call(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        if estimator == "track-length":
+            return voxel_tle_mc(
+                per,
+                ids,
+                seed,
+                e,
+                cdf,
+                src_cdf,
+                src_index,
+                mat_flat,
+                dens_flat,
+                shape,
+                h_cm,
+                tables.ln_e0,
+                tables.inv_dln,
+                tables.mu_photo,
+                tables.mu_incoh,
+                tables.mu_coh,
+                tables.ray_x,
+                tables.ray_cdf,
+                mu_tot_c,
+                mu_tr_c,
+            )
         return voxel_mc(
             per,
             ids,
@@ -597,6 +763,7 @@ def _mc_photons(
     mean, unc, rb, elapsed = _run_batches(call, n_batches, scale, mass_kg.ravel(), labels)
     info = {
         "photon_histories": per * n_batches,
+        "photon_estimator": estimator,
         "batches": n_batches,
         "photon_seconds": elapsed,
         "histories_per_second": per * n_batches / elapsed if elapsed > 0 else float("nan"),
