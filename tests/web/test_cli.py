@@ -46,3 +46,41 @@ def test_serve_refuses_production_without_secrets(
     with pytest.raises(SystemExit) as exc:
         main(["serve", "--db", f"sqlite:///{tmp_path / 'p.db'}", "--check"])
     assert exc.value.code == 2
+
+
+def test_serve_seed_demo_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--seed-demo`` fills an empty database once, with a development vault key, and the
+    staff pages show the seeded study (dosimetry recorded without run folders included)."""
+    from fastapi.testclient import TestClient
+
+    from .conftest import login
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RADIOTRIAL_SECRET_KEY", "s" * 40)
+    for name in ("RADIOTRIAL_VAULT_KEY", "RADIOTRIAL_VAULT_KEY_FILE", "RADIOTRIAL_DEMO_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RADIOTRIAL_ADMIN_PASSWORD", "admin password 12345")
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    runner = CliRunner()
+    args = ["serve", "--db", url, "--seed-demo", "--demo-cohorts", "1", "--check"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert (tmp_path / "var" / "vault.key").stat().st_mode & 0o077 == 0  # owner-only key file
+    staff_password = re.search(r"one-time password (\S+)", first.output)
+    assert staff_password and "password from $RADIOTRIAL_ADMIN_PASSWORD" in first.output
+    second = runner.invoke(app, [*args, "--json"])
+    assert second.exit_code == 0, second.output
+    info = json.loads(second.output[second.output.index("{") :])
+    assert info["demo"]["seeded"] is False  # once only
+    webapp = create_app(load_settings(db_url=url))
+    ctx = webapp.state.services
+    assert authenticate(ctx, "admin", "admin password 12345").role == "admin"
+    with TestClient(webapp) as c:
+        login(c, "physicist", staff_password.group(1))
+        esc = c.get("/staff/escalation").text
+        code = re.search(r'href="/staff/subjects/(RT-[0-9A-Z]+)"', esc)
+        assert code and "Recommendation:" in esc
+        page = c.get(f"/staff/subjects/{code.group(1)}/cycles/1/dosimetry")
+        assert page.status_code == 200
+        # recorded doses without a run folder: shown from the registry, and planned from them
+        assert 'id="recorded-only"' in page.text and 'id="max-activity"' in page.text

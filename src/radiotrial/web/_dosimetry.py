@@ -43,10 +43,12 @@ from radiotrial.services import ServiceContext, record_dosimetry
 __all__ = [
     "CycleReview",
     "LinkedRun",
+    "Recorded",
     "RegionRow",
     "link_run",
     "linked_runs",
     "read_results",
+    "recorded_doses",
     "render_slice",
     "resolve_run",
     "review_cycle",
@@ -306,11 +308,49 @@ class RegionRow:
 
 
 @dataclass(frozen=True)
+class Recorded:
+    """A dosimetry result as the registry holds it (no run folder behind it)."""
+
+    target: str
+    dose_gy: float
+    bed_gy: float | None
+    method: str
+    analysis_ref: str | None
+    recorded_by: str
+
+
+def recorded_doses(
+    ctx: ServiceContext, actor: Actor, code: str
+) -> dict[int, tuple[float, list[Recorded]]]:
+    """Per cycle: net administered activity (GBq) and the latest result per target."""
+    require_permission(actor, "trial.read")
+    out: dict[int, tuple[float, list[Recorded]]] = {}
+    with ctx.registry.read() as session:
+        rows = session.execute(
+            sa.select(Administration, DosimetryResult)
+            .join(Subject, Subject.id == Administration.subject_id)
+            .join(DosimetryResult, DosimetryResult.administration_id == Administration.id)
+            .where(Subject.code == code)
+            .order_by(Administration.cycle, DosimetryResult.id)
+        ).all()
+        for adm, d in rows:
+            _gbq, latest = out.setdefault(adm.cycle, (adm.net_activity_mbq / 1e3, []))
+            latest[:] = [r for r in latest if r.target != d.target]  # a later result replaces
+            latest.append(
+                Recorded(
+                    d.target, d.absorbed_dose_gy, d.bed_gy, d.method, d.analysis_ref, d.recorded_by
+                )
+            )
+    return out
+
+
+@dataclass(frozen=True)
 class CycleReview:
     code: str
     cycle: int
-    run: LinkedRun
-    cycles_linked: list[int]
+    run: LinkedRun | None  # None: results recorded in the registry without a run folder
+    recorded: list[Recorded]
+    cycles_with_dosimetry: list[int]
     regions: list[RegionRow]
     plan: Plan | None
     plan_error: str | None
@@ -320,12 +360,22 @@ class CycleReview:
     dose_shape: tuple[int, int, int] | None
 
 
-def _history_rows(runs: dict[int, LinkedRun], upto: int) -> dict[str, list[CycleDose]]:
+def _history(
+    runs: dict[int, LinkedRun], recorded: dict[int, tuple[float, list[Recorded]]], upto: int
+) -> dict[str, list[CycleDose]]:
+    """Every cycle's results up to ``upto``: from the run folder where one is linked (with the
+    BED factors a BED limit needs), else from the registry's recorded doses."""
     by_region: dict[str, list[CycleDose]] = {}
-    for c in sorted(runs):
-        if c <= upto:
-            for d in cycle_doses(runs[c]):
-                by_region.setdefault(d.organ, []).append(d)
+    for c in sorted(set(runs) | set(recorded)):
+        if c > upto:
+            continue
+        if c in runs:
+            doses = cycle_doses(runs[c])
+        else:
+            gbq, rows = recorded[c]
+            doses = [CycleDose(r.target, c, gbq, r.dose_gy, r.bed_gy) for r in rows]
+        for d in doses:
+            by_region.setdefault(d.organ, []).append(d)
     return by_region
 
 
@@ -338,68 +388,76 @@ def review_cycle(
     *,
     kidney_risk_factors: bool = True,
 ) -> CycleReview | None:
-    """The review of ``cycle`` (``None`` when no run is linked to it yet).
+    """The review of ``cycle`` (``None`` when it has no dosimetry yet).
 
-    Cumulative doses add every linked cycle up to this one; the plan is
+    Cumulative doses add every cycle with dosimetry up to this one; the plan is
     :func:`plan_next_cycle` over the same history, so reviewing cycle 1 after cycle 2 was
-    given shows what was planned for cycle 2.
+    given shows what was planned for cycle 2. A cycle whose doses were recorded without a run
+    folder is shown from the registry (dose and BED only; a BED limit then cannot be checked,
+    which the plan's notes say).
     """
     runs, cycles = linked_runs(ctx, actor, code, root)
     if cycle not in cycles:
         raise ValidationError("cycle", cycle, f"subject {code} has no administration in it")
+    recorded = recorded_doses(ctx, actor, code)
     run = runs.get(cycle)
-    if run is None:
+    if run is None and cycle not in recorded:
         return None
-    history = _history_rows(runs, cycle)
+    history = _history(runs, recorded, cycle)
+    with_dosimetry = sorted(set(runs) | set(recorded))
     notes = []
-    missing = [c for c in cycles if c < cycle and c not in runs]
+    missing = [c for c in cycles if c < cycle and c not in with_dosimetry]
     if missing:
         notes.append(
-            f"cycles {missing} have no linked dosimetry: cumulative doses and the plan leave "
-            "them out and understate the dose so far"
-        )
-    rel = abs(float(run.doc["administered_activity_gbq"]) - run.net_activity_gbq)
-    if run.net_activity_gbq > 0 and rel / run.net_activity_gbq > 0.02:
-        notes.append(
-            f"the run assumed {run.doc['administered_activity_gbq']:.4g} GBq, the registry's "
-            f"net administered activity is {run.net_activity_gbq:.4g} GBq"
+            f"cycles {missing} have no dosimetry: cumulative doses and the plan leave them out "
+            "and understate the dose so far"
         )
     wanted = "with_risk_factors" if kidney_risk_factors else "without_risk_factors"
-    files = [str(f) for f in run.doc.get("files", [])]
+    files = [] if run is None else [str(f) for f in run.doc.get("files", [])]
     plots = [
         f.removeprefix("plots/") for f in files if f.startswith("plots/") and f.endswith(".png")
     ]
-    rows = []
-    for r in run.doc["regions"]:
-        if r.get("kind") == "remainder":
-            continue
-        name = r["region"]
+
+    def cumulative(name: str) -> tuple[float, float | None]:
         hist = history.get(name, [])
-        cum_bed = (
-            None if any(h.bed_gy is None for h in hist) else sum(h.bed_gy or 0.0 for h in hist)
-        )
-        cum_dose = sum(h.dose_gy for h in hist)
-        rows.append(_region_row(ctx, r, name, cum_dose, cum_bed, wanted, plots))
-    marrow = _marrow(run.doc)
-    if marrow is not None and marrow.get("dose_gy") is not None:
-        cum = sum(h.dose_gy for h in history.get("red_marrow", []))
-        rows.append(
-            _region_row(
-                ctx,
-                {
-                    "kind": "marrow",
-                    "mass_g": marrow.get("mass_g"),
-                    "dose_gy": marrow["dose_gy"],
-                    "dose_sd_gy": marrow.get("dose_sd_gy"),
-                    "tac_model": f"{marrow.get('method')}-based",
-                },
-                "red_marrow",
-                cum,
-                None,
-                wanted,
-                plots,
+        bed = None if any(h.bed_gy is None for h in hist) else sum(h.bed_gy or 0.0 for h in hist)
+        return sum(h.dose_gy for h in hist), bed
+
+    rows = []
+    if run is not None:
+        rel = abs(float(run.doc["administered_activity_gbq"]) - run.net_activity_gbq)
+        if run.net_activity_gbq > 0 and rel / run.net_activity_gbq > 0.02:
+            notes.append(
+                f"the run assumed {run.doc['administered_activity_gbq']:.4g} GBq, the "
+                f"registry's net administered activity is {run.net_activity_gbq:.4g} GBq"
             )
-        )
+        for r in run.doc["regions"]:
+            if r.get("kind") != "remainder":
+                rows.append(
+                    _region_row(ctx, r, r["region"], *cumulative(r["region"]), wanted, plots)
+                )
+        marrow = _marrow(run.doc)
+        if marrow is not None and marrow.get("dose_gy") is not None:
+            entry = {
+                "kind": "marrow",
+                "mass_g": marrow.get("mass_g"),
+                "dose_gy": marrow["dose_gy"],
+                "dose_sd_gy": marrow.get("dose_sd_gy"),
+                "tac_model": f"{marrow.get('method')}-based",
+            }
+            cum_dose, _ = cumulative("red_marrow")
+            rows.append(_region_row(ctx, entry, "red_marrow", cum_dose, None, wanted, plots))
+    else:
+        gbq, recs = recorded[cycle]
+        for rec in recs:
+            entry = {
+                "kind": "recorded",
+                "dose_gy": rec.dose_gy,
+                "dose_per_gbq_gy": rec.dose_gy / gbq if gbq > 0 else None,
+                "bed_gy": rec.bed_gy,
+                "tac_model": rec.method,
+            }
+            rows.append(_region_row(ctx, entry, rec.target, *cumulative(rec.target), wanted, plots))
     plan = None
     plan_error = None
     try:
@@ -411,11 +469,11 @@ def review_cycle(
     except (ValueError, ValidationError) as exc:
         plan_error = str(exc)
     shape = None
-    if "dose.nii.gz" in files and (run.folder / "dose.nii.gz").is_file():
+    if run is not None and "dose.nii.gz" in files and (run.folder / "dose.nii.gz").is_file():
         shape = _dose_volume(run.folder).array.shape
     return CycleReview(
-        code, cycle, run, sorted(runs), rows, plan, plan_error, kidney_risk_factors,
-        plots, notes, shape,
+        code, cycle, run, recorded.get(cycle, (0.0, []))[1], with_dosimetry, rows, plan,
+        plan_error, kidney_risk_factors, plots, notes, shape,
     )  # fmt: skip
 
 

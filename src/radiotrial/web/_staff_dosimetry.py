@@ -60,7 +60,7 @@ def dosimetry_page(request: Request, code: str, cycle: int, session: Reader) -> 
     review = review_cycle(ctx, session.actor, code, cycle, _root(request), kidney_risk_factors=risk)
     status = subject_status(ctx, session.actor, code)
     view = None
-    if review is not None and review.dose_shape is not None:
+    if review is not None and review.run is not None and review.dose_shape is not None:
         axis = request.query_params.get("axis", "coronal")
         index, n = slice_position(review.run.folder, axis, _index(request))
         view = {"axis": axis, "index": index, "n": n}
