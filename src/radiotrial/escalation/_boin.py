@@ -47,6 +47,7 @@ from radiotrial.escalation._validation import (
     check_levels,
     check_positive_int,
     check_probability,
+    check_start_level,
     check_target,
 )
 
@@ -397,11 +398,7 @@ class BoinDesign(CohortDesign):
         self.n_levels = check_levels(n_levels)
         self.cohort_size = check_cohort_size(cohort_size)
         self.max_cohorts = check_positive_int(max_cohorts, name="max_cohorts")
-        if not 1 <= start_level <= self.n_levels:
-            raise ValidationError(
-                "start_level", start_level, f"must be a level from 1 to {self.n_levels}"
-            )
-        self.start_level = start_level - 1
+        self.start_level = check_start_level(start_level, self.n_levels)
         self.n_earlystop = check_positive_int(n_earlystop, name="n_earlystop")
         self.extrasafe = extrasafe
         self.bound_mtd = bound_mtd

@@ -58,6 +58,7 @@ from radiotrial.escalation._validation import (
     check_positive_int,
     check_probability,
     check_skeleton,
+    check_start_level,
     check_target,
 )
 
@@ -414,11 +415,7 @@ class CrmDesign(CohortDesign):
         self.n_levels = self.model.n_levels
         self.cohort_size = check_cohort_size(cohort_size)
         self.max_cohorts = check_positive_int(max_cohorts, name="max_cohorts")
-        if not 1 <= start_level <= self.n_levels:
-            raise ValidationError(
-                "start_level", start_level, f"must be a level from 1 to {self.n_levels}"
-            )
-        self.start_level = start_level - 1
+        self.start_level = check_start_level(start_level, self.n_levels)
         self.restrict = restrict
         self.overdose_max = (
             None if overdose_max is None else check_probability(overdose_max, name="overdose_max")

@@ -38,7 +38,11 @@ from radiotrial.escalation._engine import (
     StepResult,
 )
 from radiotrial.escalation._state import TrialState
-from radiotrial.escalation._validation import check_levels, check_positive_int
+from radiotrial.escalation._validation import (
+    check_levels,
+    check_positive_int,
+    check_start_level,
+)
 
 __all__ = ["ThreePlusThree"]
 
@@ -77,11 +81,7 @@ class ThreePlusThree(CohortDesign):
             if max_cohorts is None
             else check_positive_int(max_cohorts, name="max_cohorts")
         )
-        if not 1 <= start_level <= self.n_levels:
-            raise ValidationError(
-                "start_level", start_level, f"must be a level from 1 to {self.n_levels}"
-            )
-        self.start_level = start_level - 1
+        self.start_level = check_start_level(start_level, self.n_levels)
 
     def step(
         self, d: IntArray, n: IntArray, y: IntArray, k: IntArray, elim: IntArray

@@ -39,6 +39,7 @@ toxicity. Biostatistics 2020;21:807–824, doi:10.1093/biostatistics/kxz007.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -64,8 +65,10 @@ from radiotrial.escalation._validation import (
     check_levels,
     check_positive_int,
     check_probability,
+    check_start_level,
     check_target,
     check_truth,
+    check_window,
 )
 
 __all__ = ["TiteBoinDesign", "TiteCrmDesign", "TiteSettings", "tite_weights"]
@@ -423,9 +426,40 @@ class _TiteBase:
     start_level: int
     target: float
 
+    window: float
+    # each design: (truth, settings, n_trials, seed, u) -> operating characteristics
+    _simulate_oc: Callable[..., OperatingCharacteristics]
+
     @property
     def max_patients(self) -> int:
         return self.cohort_size * self.max_cohorts
+
+    def simulate(
+        self,
+        truth: npt.ArrayLike,
+        *,
+        settings: TiteSettings | None = None,
+        n_trials: int = 2000,
+        seed: int | None = 1,
+        u: FloatArray | None = None,
+    ) -> OperatingCharacteristics:
+        """Simulated operating characteristics; the final MTD is selected on complete data.
+
+        Parameters
+        ----------
+        truth : (K,) array_like
+            True DLT probability of each level.
+        settings : TiteSettings, optional
+            DLT window and accrual (default: the design's window).
+        n_trials : int
+            Simulated trials (ignored when ``u`` is given).
+        seed : int or None
+            Seed of the tolerances and DLT times.
+        u : (T, max_patients) ndarray, optional
+            Common tolerances shared with other designs.
+        """
+        st = settings or TiteSettings(window=self.window)
+        return self._simulate_oc(truth, st, n_trials, seed, u)
 
     def _simulate(
         self,
@@ -513,14 +547,8 @@ class TiteBoinDesign(_TiteBase):
         self.n_levels = check_levels(n_levels)
         self.cohort_size = check_cohort_size(cohort_size)
         self.max_cohorts = check_positive_int(max_cohorts, name="max_cohorts")
-        if not 1 <= start_level <= self.n_levels:
-            raise ValidationError(
-                "start_level", start_level, f"must be a level from 1 to {self.n_levels}"
-            )
-        self.start_level = start_level - 1
-        if not window > 0:
-            raise ValidationError("window", window, "the DLT window must be > 0")
-        self.window = float(window)
+        self.start_level = check_start_level(start_level, self.n_levels)
+        self.window = check_window(window)
         self.max_pending = check_probability(max_pending, name="max_pending")
         from radiotrial.escalation._boin import BoinDesign
 
@@ -605,17 +633,15 @@ class TiteBoinDesign(_TiteBase):
             details,
         )
 
-    def simulate(
+    def _simulate_oc(
         self,
         truth: npt.ArrayLike,
-        *,
-        settings: TiteSettings | None = None,
-        n_trials: int = 2000,
-        seed: int | None = 1,
-        u: FloatArray | None = None,
+        st: TiteSettings,
+        n_trials: int,
+        seed: int | None,
+        u: FloatArray | None,
     ) -> OperatingCharacteristics:
-        """Simulated operating characteristics (MTD on complete data by BOIN's rule)."""
-        st = settings or TiteSettings(window=self.window)
+        """MTD on complete data by BOIN's rule."""
         b = self.bounds
         dummy = np.zeros((1, 1))
         args = (
@@ -685,16 +711,10 @@ class TiteCrmDesign(_TiteBase):
         self.n_levels = self.crm.n_levels
         self.cohort_size = check_cohort_size(cohort_size)
         self.max_cohorts = check_positive_int(max_cohorts, name="max_cohorts")
-        if not 1 <= start_level <= self.n_levels:
-            raise ValidationError(
-                "start_level", start_level, f"must be a level from 1 to {self.n_levels}"
-            )
-        self.start_level = start_level - 1
-        if not window > 0:
-            raise ValidationError("window", window, "the DLT window must be > 0")
+        self.start_level = check_start_level(start_level, self.n_levels)
         if scheme not in ("linear", "adaptive"):
             raise ValidationError("scheme", scheme, "use 'linear' or 'adaptive'")
-        self.window = float(window)
+        self.window = check_window(window)
         self.scheme: Scheme = scheme
 
     def decide(self, state: TrialState) -> Decision:
@@ -724,17 +744,15 @@ class TiteCrmDesign(_TiteBase):
         }
         return Decision(self.name, act, nxt, why, None, details)
 
-    def simulate(
+    def _simulate_oc(
         self,
         truth: npt.ArrayLike,
-        *,
-        settings: TiteSettings | None = None,
-        n_trials: int = 2000,
-        seed: int | None = 1,
-        u: FloatArray | None = None,
+        st: TiteSettings,
+        n_trials: int,
+        seed: int | None,
+        u: FloatArray | None,
     ) -> OperatingCharacteristics:
-        """Simulated operating characteristics (final MTD from complete data)."""
-        st = settings or TiteSettings(window=self.window)
+        """Final MTD from complete data (CRM recommendation)."""
         m = self.crm
         lf, l1f = m._log_tables
         args = (

@@ -66,6 +66,20 @@ def check_levels(n_levels: int) -> int:
     return v
 
 
+def check_start_level(start_level: int, n_levels: int) -> int:
+    """The 1-based ``start_level`` of a design with ``n_levels`` levels, returned 0-based."""
+    if not 1 <= start_level <= n_levels:
+        raise ValidationError("start_level", start_level, f"must be a level from 1 to {n_levels}")
+    return start_level - 1
+
+
+def check_window(window: float) -> float:
+    """DLT window of a time-to-event design (days, > 0)."""
+    if not window > 0:
+        raise ValidationError("window", window, "the DLT window must be > 0")
+    return float(window)
+
+
 def check_truth(
     truth: Sequence[float] | npt.ArrayLike, *, name: str = "truth"
 ) -> npt.NDArray[np.float64]:
