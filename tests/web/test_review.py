@@ -127,3 +127,105 @@ def test_cumulative_dose_adds_linked_cycles(trial: Any) -> None:
     assert _number(html, "max-activity") == f"{expected:.3g} GBq"
     # reviewing cycle 1 later shows what was planned for cycle 2 (history up to cycle 1)
     assert _number(first, "max-activity") == f"{(2.0 - 0.018 * mbq1 / 1e3) / 0.018:.3g} GBq"
+
+
+def _note(html: str) -> str:
+    return _number(html, "note")
+
+
+def test_adverse_events_dlt_escalation_audit_and_exports(trial: Any, tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from radiotrial.registry import validate_odm
+
+    ctx, clock = trial.state.services, trial.state.clock
+    code, _ = treated_subject(ctx, clock, 3)
+    clock.advance(days=20)
+    ae_url = f"/staff/subjects/{code}/adverse-events"
+    base = {"aerel": "possible", "aeser": "N", "aestdtc": "2025-05-20T09:00"}
+    with TestClient(trial) as c:
+        csrf = login(c, "coordinator")
+        # CTCAE v5.0 grades from the value; boundaries are strict (50 x10^9/L is grade 2)
+        for value, grade in (("50", 2), ("20", 4)):
+            r = c.post(ae_url, data={**base, "csrf_token": csrf, "value": value, "lln": "150",
+                                     "ctcae_term": "Platelet count decreased"})  # fmt: skip
+            assert r.status_code == 200
+            assert f"graded {grade} from the value" in _note(r.text)
+        # within the normal range: grade 0 is not an adverse event; nothing recorded
+        r = c.post(ae_url, data={**base, "csrf_token": csrf, "value": "210", "lln": "150",
+                                 "ctcae_term": "Platelet count decreased"})  # fmt: skip
+        assert r.status_code == 422 and "grade 0" in r.text
+        r = c.post(ae_url, data={**base, "csrf_token": csrf, "aeterm": "Fatigue", "aetoxgr": "2"})
+        assert "Fatigue, grade 2 as reported" in _note(r.text)
+        assert re.search(r'id="ae-3">.*?Fatigue</td><td>2<', r.text, re.S)
+        # a coordinator reports but does not adjudicate
+        r = c.post(f"{ae_url}/2/adjudicate", data={"csrf_token": csrf, "is_dlt": "yes",
+                   "rule_id": "DLT-H", "rationale": "x", "password": PASSWORD})  # fmt: skip
+        assert r.status_code == 403
+    with TestClient(trial) as c:
+        csrf = login(c, "investigator")
+        adj = {"csrf_token": csrf, "is_dlt": "yes", "rationale": "G4 thrombocytopenia"}
+        r = c.post(f"{ae_url}/2/adjudicate", data={**adj, "rule_id": "DLT-H", "password": "no"})
+        assert r.status_code == 403  # the signature needs the signer's password
+        # the protocol rule must fit: grade-4 haematologic is not DLT-NH
+        r = c.post(f"{ae_url}/2/adjudicate", data={**adj, "rule_id": "DLT-NH",
+                                                  "password": PASSWORD})  # fmt: skip
+        assert r.status_code == 422
+        r = c.post(f"{ae_url}/2/adjudicate", data={**adj, "rule_id": "DLT-H",
+                                                  "password": PASSWORD})  # fmt: skip
+        assert "adjudicated a DLT (inside the DLT window), signed" in _note(r.text)
+        assert _number(r.text, "dlt-outcome") == "DLT"
+        assert "signature of Investigator" in r.text and ">valid<" in r.text
+        # an upgrade of the event voids the signature; the outcome is pending again
+        r = c.post(f"{ae_url}/2/update", data={"csrf_token": csrf, "aeout": "recovering",
+                                               "reason": "follow-up lab"})  # fmt: skip
+        assert "void: the event changed" in r.text
+        assert _number(r.text, "dlt-outcome") == "pending"
+        r = c.post(f"{ae_url}/2/adjudicate", data={**adj, "rule_id": "DLT-H",
+                                                  "password": PASSWORD})  # fmt: skip
+        assert _number(r.text, "dlt-outcome") == "DLT"
+        # the first signature was bound to the earlier version of the adjudication
+        assert ">void<" in r.text and ">valid<" in r.text
+        # escalation: BOIN (target 0.3) de-escalation boundary 0.359 (Liu & Yuan 2015, Table 1)
+        esc = c.get("/staff/escalation").text
+        assert re.search(r"<tr><td>1</td><td>1\.85</td><td>1</td><td>1</td>", esc)
+        assert "λd=0.359" in esc
+        # pathways from the decided state (this DLT) and the next cohort of 3
+        assert _number(esc, "pathway-root") == "1T"
+        # exact OCs: selection % over levels plus stopping % is 100 %
+        oc = re.search(r'<table id="oc">(.*?)</tbody>(.*?)</table>', esc, re.S)
+        assert oc
+        selected = [float(x) for x in re.findall(r"</td><td>[0-9.]+</td><td>([0-9.]+)</td>",
+                                                 oc.group(1))]  # fmt: skip
+        stop = re.search(r"Stopped without MTD: ([0-9.]+)", oc.group(2))
+        assert stop
+        assert len(selected) == 5 and sum(selected) + float(stop.group(1)) == pytest.approx(
+            100.0, abs=0.3
+        )
+        for png in ("path.png", "pathways.png?cohorts=1", "oc.png?truth=0.1,0.2,0.3,0.4,0.5"):
+            r = c.get(f"/staff/escalation/{png}")
+            assert r.status_code == 200 and r.content.startswith(b"\x89PNG"), png
+        assert c.get("/staff/escalation?truth=0.1,0.2").status_code == 422
+        assert c.get("/staff/escalation?cohorts=9").status_code == 422
+        # an investigator reads the audit trail but does not verify the chain
+        audit = c.get(f"/staff/audit?subject={code}&table=dlt_adjudications").text
+        assert 'id="audit-result"' not in audit
+        assert audit.count("<td>dlt_adjudications") == 2  # created, then re-adjudicated
+        assert c.get("/staff/audit?subject=<script>").status_code == 422
+    with TestClient(trial) as c:
+        csrf = login(c, "monitor")
+        assert "Hash chain intact" in c.get("/staff/audit").text
+        r = c.post("/staff/exports", data={"csrf_token": csrf, "format": "odm"})
+        assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+        archive = zipfile.ZipFile(io.BytesIO(r.content))
+        (odm,) = archive.namelist()
+        archive.extract(odm, tmp_path)
+        validate_odm(tmp_path / odm)  # CDISC ODM 1.3.2 schema
+        r = c.post("/staff/exports", data={"csrf_token": csrf, "format": "csv"})
+        aes = zipfile.ZipFile(io.BytesIO(r.content)).read("adverse_events.csv").decode()
+        assert code in aes and "Platelet count decreased" in aes
+        assert (
+            c.post("/staff/exports", data={"csrf_token": csrf, "format": "xls"}).status_code == 422
+        )
+        assert "export" in c.get("/staff/audit?table=*").text  # the export is audited
