@@ -1,5 +1,5 @@
 # radiotrial: two commands for a fresh machine (see README.md)
-#   make run    create the environment if needed and run the main job
+#   make run    create the environment if needed and serve the platform with a seeded demo study
 #   make test   create/update the environment and run the whole gate (lint, types, tests)
 
 PYTHON ?= python3
@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test lint types pytest bench validate env system-deps lock clean
+.PHONY: run demo test lint types pytest bench validate env system-deps lock clean
 
 $(BIN)/python:
 	tools/make-venv.sh $(PYTHON) $(VENV)
@@ -24,6 +24,9 @@ system-deps:
 	tools/system-deps.sh
 
 run: $(STAMP)
+	$(BIN)/radiotrial serve --seed-demo
+
+demo: $(STAMP)
 	$(BIN)/radiotrial demo
 
 lint: $(STAMP)
