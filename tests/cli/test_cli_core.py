@@ -68,16 +68,69 @@ def test_protocol_validate_rejects_bad_file(
     assert code == 2 and "dlt.window" in err and "p.yaml" in err
 
 
-def test_demo(capsys: pytest.CaptureFixture[str]) -> None:
-    # the dosimetry part is covered by tests/dosimetry; here the protocol and escalation parts
-    code, out, _ = run(capsys, "demo", "--no-dosimetry", "--json")
+# BOIN boundaries for φ = 0.3 (Liu & Yuan, JRSS-C 2015, Table 1; REFERENCE.md closed form)
+LAMBDA_E, LAMBDA_D = 0.236, 0.359
+
+
+def test_demo(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # the synthetic trial with population Gy/GBq (image-based dosimetry of the trial is covered
+    # by tests/services/test_demo.py, the virtual-patient panel by tests/dosimetry)
+    monkeypatch.delenv("RADIOTRIAL_VAULT_KEY", raising=False)
+    monkeypatch.delenv("RADIOTRIAL_VAULT_KEY_FILE", raising=False)
+    curve = "0.15,0.3,0.45,0.6,0.7"  # steep, so that DLTs occur in two cohorts
+    argv = ["demo", "--no-dosimetry", "--json", "--cohorts", "2", "--seed", "6"]
+    code, out, _ = run(capsys, *argv, "--dlt-probability", curve)
     assert code == 0
     data = json.loads(out)
     assert data["nuclide"]["nuclide"] == "Lu-177"
     assert data["protocol"]["dose_levels_gbq"] == [1.85, 3.7, 5.55, 7.4, 9.25]
-    # BOIN, target 0.3: 1/3 at level 3 lies between λe = 0.236 and λd = 0.359 → stay
-    assert data["escalation"]["next_level"] == 3
     assert data["dosimetry"] is None
+    esc, trial = data["escalation"], data["trial"]
+    assert trial["audit"]["ok"] and trial["vault_key"] == "generated for this run"
+    assert "admin_password" not in trial and "generated_vault_key" not in trial
+    # each complete cohort's decision, recomputed from the outcome history by the BOIN rule:
+    # escalate if p̂ ≤ λe, de-escalate if p̂ > λd, else stay (no elimination below n = 3 + DLTs)
+    cohorts = esc["history"].split()
+    assert len(cohorts) == 3 and len(esc["cohorts"]) == 3
+    n: dict[int, int] = {}
+    y: dict[int, int] = {}
+    for k, (token, cohort) in enumerate(zip(cohorts[:2], esc["cohorts"][:2], strict=True)):
+        level = int(token[0])
+        assert cohort["dose_level"] == level and cohort["n_dlt"] == token.count("T")
+        n[level] = n.get(level, 0) + 3
+        y[level] = y.get(level, 0) + token.count("T")
+        p_hat = y[level] / n[level]
+        expected = (
+            "escalate" if p_hat <= LAMBDA_E else "de-escalate" if p_hat > LAMBDA_D else "stay"
+        )
+        if expected == "de-escalate" and level == 1:
+            expected = "stay"
+        assert cohort["action"] == expected, (token, p_hat)
+        step = {"escalate": 1, "stay": 0, "de-escalate": -1}[expected]
+        # the next cohort (the last one still in its DLT window) opened at that level
+        assert cohort["next_level"] == level + step == int(cohorts[k + 1][0])
+    assert esc["cohorts"][2]["action"] is None and esc["action"] == "wait"
+    # evaluated = known outcomes (a DLT is known before the window closes; P is pending)
+    known = sum(t.count("N") + t.count("T") for t in cohorts)
+    assert sum(trial["patients_per_level"].values()) == known
+
+
+def test_demo_keeps_a_database_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("RADIOTRIAL_VAULT_KEY", raising=False)
+    monkeypatch.delenv("RADIOTRIAL_VAULT_KEY_FILE", raising=False)
+    monkeypatch.delenv("RADIOTRIAL_ADMIN_PASSWORD", raising=False)
+    db = tmp_path / "demo.db"
+    argv = ["demo", "--no-dosimetry", "--json", "--cohorts", "1", "--db", str(db)]
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    trial = json.loads(out)["trial"]
+    # a kept study is usable only with its key and passwords, shown once
+    assert len(trial["admin_password"]) >= 12 and trial["generated_vault_key"]
+    assert str(db) in trial["database"]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "already has accounts" in err
 
 
 @pytest.mark.parametrize(

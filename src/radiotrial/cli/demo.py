@@ -1,14 +1,21 @@
 """``radiotrial demo``: the end-to-end demonstration on embedded defaults.
 
-Validates the bundled protocol, makes a virtual patient with known ground truth, runs its
+Validates the bundled protocol, plays a small synthetic trial on an embedded SQLite registry
+(virtual candidates screened, eligibility signed, cohorts enrolled at the level the escalation
+design recommends, administrations from dose-calibrator readings, SPECT/CT sessions, dosimetry,
+adverse events and signed DLT adjudications; :func:`radiotrial.services.seed_demo_trial`), shows
+each cohort's DLTs and the design's decision with its reason, and runs one virtual patient's
 dosimetry end to end (calibration, partial-volume correction, TIA, dose, BED, red marrow,
-next-cycle plan) and shows the escalation design's decision for an example trial history.
+next-cycle plan).
 """
 
 from __future__ import annotations
 
+import base64
+import os
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.panel import Panel
@@ -18,33 +25,125 @@ from rich.table import Table
 from radiotrial.cli._output import console, err_console, json_option, print_json
 from radiotrial.cli.nuclide import nuclide_summary
 from radiotrial.cli.protocol import protocol_summary
+from radiotrial.errors import ValidationError
 from radiotrial.protocol import Protocol, bundled_protocol, load_protocol
+
+if TYPE_CHECKING:
+    from radiotrial.services import DemoTrialSummary
 
 __all__ = ["demo"]
 
-#: NeoRay mean absorbed-dose coefficients after cycle 1 (Gy/GBq; REFERENCE.md, PMID 41344852)
-_NEORAY_GY_PER_GBQ = {
-    "kidneys": (0.10, 0.056),
-    "pancreas": (0.055, 0.039),
-    "red_marrow": (0.018, 0.0076),
-}
-_EXAMPLE_HISTORY = "1NNN 2NNN 3NTN"
+
+def _population_gy_per_gbq() -> dict[str, tuple[float, float]]:
+    """NeoRay mean ± SD absorbed-dose coefficients after cycle 1 (data/demo_trial.yaml)."""
+    from radiotrial.services import demo_scenario
+
+    pop = demo_scenario()["dosimetry"]["population_gy_per_gbq"]
+    out = {k: (float(v[0]), float(v[1])) for k, v in pop["organs"].items()}
+    m = pop["red_marrow"]["value"]
+    out["red_marrow"] = (float(m[0]), float(m[1]))
+    return out
 
 
-def _escalation(p: Protocol) -> dict[str, Any]:
-    from radiotrial.escalation import DoseLevels, parse_outcomes
-    from radiotrial.services import design_for
+def _database(db: str | None, tmp: str) -> str:
+    if db is None:
+        return f"sqlite:///{Path(tmp) / 'demo.db'}"
+    return db if "://" in db else f"sqlite:///{Path(db).expanduser().resolve()}"
 
-    design = design_for(p)
-    levels = DoseLevels.from_activities_gbq(p.dose_levels.activity_gbq)
-    decision = design.decide(parse_outcomes(_EXAMPLE_HISTORY, levels))
-    level = decision.next_level
+
+def _vault() -> tuple[Any, str | None]:
+    """The vault from the environment's key, else from a fresh key for this run.
+
+    Returns the vault and the generated key text (``None`` when it came from the environment);
+    the key is never written anywhere.
+    """
+    from radiotrial.registry import Vault, generate_key
+
+    if os.environ.get("RADIOTRIAL_VAULT_KEY") or os.environ.get("RADIOTRIAL_VAULT_KEY_FILE"):
+        return Vault.from_environment(), None
+    key = generate_key()
+    return Vault(base64.urlsafe_b64decode(key)), key
+
+
+def _floats(name: str, text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise ValidationError(name, text, "comma-separated numbers, e.g. 0.05,0.1,0.2") from None
+
+
+def _trial(
+    p: Protocol,
+    *,
+    db: str | None,
+    seed: int,
+    cohorts: int,
+    image_dosimetry: bool,
+    dlt_probability: list[float] | None,
+) -> tuple[DemoTrialSummary, dict[str, Any]]:
+    from radiotrial.registry import Registry, upgrade
+    from radiotrial.services import ServiceContext, seed_demo_trial
+
+    with tempfile.TemporaryDirectory(prefix="radiotrial-demo-") as tmp:
+        url = _database(db, tmp)
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        upgrade(url)
+        vault, key = _vault()
+        registry = Registry(url)
+        try:
+            ctx = ServiceContext(registry, protocol=p, vault=vault)
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=err_console,
+                transient=True,
+            ) as bar:
+                task = bar.add_task("synthetic trial: creating accounts", total=None)
+                summary = seed_demo_trial(
+                    ctx,
+                    seed=seed,
+                    n_cohorts=cohorts,
+                    dosimetry="image" if image_dosimetry else "population",
+                    dlt_probability=dlt_probability,
+                    progress=lambda m: bar.update(task, description=f"synthetic trial: {m}"),
+                )
+        finally:
+            registry.dispose()
+        where: dict[str, Any] = {
+            "database": registry.url if db is not None else "temporary (deleted after the run)",
+            "vault_key": "environment" if key is None else "generated for this run",
+        }
+        if db is not None:
+            # a kept database is only usable with its key: show it once, like the passwords
+            where["generated_vault_key"] = key
+    return summary, where
+
+
+def _escalation(p: Protocol, summary: DemoTrialSummary) -> dict[str, Any]:
+    rec = summary.recommendation
+    level = rec.get("next_level")
     return {
         "design": p.escalation.design,
-        "history": _EXAMPLE_HISTORY,
+        "history": summary.outcomes,
+        "action": rec.get("action"),
         "next_level": level,
         "next_activity_gbq": None if level is None else p.dose_levels.activity_gbq[level - 1],
-        "reason": decision.reason,
+        "reason": rec.get("reason"),
+        "cohorts": [
+            {
+                "cohort": c.number,
+                "dose_level": c.dose_level,
+                "activity_gbq": c.activity_gbq,
+                "n_subjects": len(c.subjects),
+                "n_dlt": c.n_dlt,
+                "action": None if c.decision is None else c.decision.get("action"),
+                "next_level": None if c.decision is None else c.decision.get("next_level"),
+                "reason": None if c.decision is None else c.decision.get("reason"),
+            }
+            for c in summary.cohorts
+        ],
     }
 
 
@@ -73,6 +172,65 @@ def _dosimetry(p: Protocol, out: Path, seed: int) -> dict[str, Any]:
     return doc
 
 
+def _print_trial(trial: DemoTrialSummary, esc: dict[str, Any], where: dict[str, Any]) -> None:
+    doc = trial.to_dict()
+    scr = doc["screening"]
+    failed: dict[str, int] = {}
+    for c in trial.candidates:
+        if c.path == "ineligible":
+            for cid in c.criteria:
+                failed[cid] = failed.get(cid, 0) + 1
+    console.print(
+        f"[bold]Synthetic trial[/] (seed {trial.seed}; {trial.started_at:%Y-%m-%d} to data "
+        f"cut-off {trial.ended_at:%Y-%m-%d}): {scr['total']} pre-screening requests "
+        f"({scr['expatriates']} from expatriates) → {scr.get('eligible', 0)} eligible, "
+        f"{scr.get('ineligible', 0)} ineligible"
+        + (f" ({', '.join(f'{k} ×{v}' for k, v in sorted(failed.items()))})" if failed else "")
+        + f", {scr.get('pending', 0)} pending, {scr.get('not-taken-forward', 0)} not taken "
+        "forward.",
+        highlight=False,
+    )
+    table = Table(
+        title=f"Cohorts and {esc['design'].upper()} decisions (outcomes {esc['history']})"
+    )
+    for col, just in (("cohort", "right"), ("level", "right"), ("GBq", "right"),
+                      ("subjects", "right"), ("DLTs", "right"), ("decision", "left"),
+                      ("reason", "left")):  # fmt: skip
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for c in esc["cohorts"]:
+        decision = "in DLT window" if c["action"] is None else c["action"]
+        if c["next_level"] is not None:
+            decision += f" → level {c['next_level']}"
+        table.add_row(
+            str(c["cohort"]), str(c["dose_level"]), f"{c['activity_gbq']:g}",
+            str(c["n_subjects"]), str(c["n_dlt"]), decision, c["reason"] or "",
+        )  # fmt: skip
+    console.print(table)
+    n = trial.counts
+    console.print(
+        f"Recommendation now: [bold]{esc['action']}[/] — {esc['reason']}\n"
+        f"Recorded: {n['administrations']} administrations, {n['imaging_sessions']} SPECT/CT "
+        f"sessions, {n['dosimetry_results']} dosimetry results ({trial.dosimetry_method}), "
+        f"{n['adverse_events']} adverse events, {n['dlt_adjudications']} signed DLT "
+        f"adjudications. Audit chain: {trial.audit_entries} entries, "
+        + ("verified." if trial.audit_ok else "[red]BROKEN[/]."),
+        highlight=False,
+    )
+    if "generated_vault_key" in where:
+        lines = [f"Demo study kept in {where['database']}."]
+        if trial.admin_password:
+            lines.append(f"admin one-time password: {trial.admin_password}")
+        if trial.staff_password:
+            staff = ", ".join(trial.staff.values())
+            lines.append(f"demo staff ({staff}) password: {trial.staff_password}")
+        if where["generated_vault_key"]:
+            lines.append(
+                f"vault key (keep it; identities are unreadable without it): "
+                f"RADIOTRIAL_VAULT_KEY={where['generated_vault_key']}"
+            )
+        console.print(Panel.fit("\n".join(lines), title="shown once"), highlight=False)
+
+
 def demo(
     protocol: Path | None = typer.Option(
         None, "--protocol", help="Protocol YAML (default: the bundled [177Lu]Lu-NeoB protocol)."
@@ -80,20 +238,62 @@ def demo(
     out: Path = typer.Option(
         Path("out/demo"), "--out", help="Folder for the demo's dosimetry outputs."
     ),
-    seed: int = typer.Option(1, help="Seed of the virtual patient."),
+    seed: int = typer.Option(1, help="Seed of the synthetic trial and the virtual patient."),
+    cohorts: int = typer.Option(
+        5,
+        "--cohorts",
+        min=1,
+        help="Cohorts played to the end of their DLT window (one more is left open).",
+    ),
+    dlt_probability: str | None = typer.Option(
+        None,
+        "--dlt-probability",
+        help="True cycle-1 DLT probability per dose level, comma-separated, lowest first "
+        "(default: the scenario in data/demo_trial.yaml).",
+    ),
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        help="Keep the synthetic trial in this empty database (SQLite path or URL) instead of a "
+        "temporary one; prints the one-time passwords and the generated vault key.",
+    ),
     dosimetry: bool = typer.Option(
-        True, "--dosimetry/--no-dosimetry", help="Run the virtual-patient dosimetry."
+        True,
+        "--dosimetry/--no-dosimetry",
+        help="Run image-based dosimetry (virtual patients) in the trial and the full "
+        "virtual-patient dosimetry panel; without it, the trial uses NeoRay's population "
+        "Gy/GBq and the panel is skipped.",
     ),
     as_json: bool = json_option,
 ) -> None:
-    """Validate the protocol, run a virtual patient's dosimetry and an escalation decision."""
+    """Validate the protocol, play a synthetic trial, show the escalation decisions and
+    run a virtual patient's dosimetry.
+
+    The synthetic trial screens virtual candidates (residents and expatriates), signs their
+    eligibility, enrols cohorts at the level the design recommends, records administrations,
+    SPECT/CT sessions, dosimetry and adverse events (toxicity model: data/demo_trial.yaml),
+    adjudicates DLTs with e-signatures, and reads the design's decision after each cohort.
+    The vault key comes from RADIOTRIAL_VAULT_KEY(_FILE) or is generated for the run.
+    """
     p = bundled_protocol() if protocol is None else load_protocol(protocol)
     summary = protocol_summary(p)
     nuc = nuclide_summary(p.radiopharmaceutical.nuclide)
-    esc = _escalation(p)
+    curve = None if dlt_probability is None else _floats("--dlt-probability", dlt_probability)
+    trial, where = _trial(
+        p, db=db, seed=seed, cohorts=cohorts, image_dosimetry=dosimetry, dlt_probability=curve
+    )
+    esc = _escalation(p, trial)
     dos = _dosimetry(p, out, seed) if dosimetry else None
     if as_json:
-        print_json({"protocol": summary, "nuclide": nuc, "escalation": esc, "dosimetry": dos})
+        print_json(
+            {
+                "protocol": summary,
+                "nuclide": nuc,
+                "escalation": esc,
+                "trial": {**trial.to_dict(include_secrets=db is not None), **where},
+                "dosimetry": dos,
+            }
+        )
         return
     e = nuc["energy_per_decay_mev"]
     rp = summary["radiopharmaceutical"]
@@ -116,12 +316,7 @@ def demo(
             title="radiotrial demo",
         )
     )
-    nxt = (
-        "stop"
-        if esc["next_level"] is None
-        else f"level {esc['next_level']} ({esc['next_activity_gbq']:g} GBq)"
-    )
-    console.print(f"[bold]Escalation[/] after cohorts {esc['history']}: {nxt} — {esc['reason']}")
+    _print_trial(trial, esc, where)
     if dos is None:
         return
     table = Table(
@@ -133,6 +328,7 @@ def demo(
     for col in ("region", "dose (Gy)", "Gy/GBq", "NeoRay Gy/GBq", "truth ratio"):
         table.add_column(col, justify="right")
     validation = dos.get("validation") or {}
+    neoray = _population_gy_per_gbq()
     rows = {r["region"]: r for r in dos["regions"]}
     marrow = next((m for m in dos["red_marrow"] if m["method"] == "image"), None)
     for name in (
@@ -146,7 +342,7 @@ def demo(
         r = rows.get(name)
         if r is None:
             continue
-        ref = _NEORAY_GY_PER_GBQ.get(name)
+        ref = neoray.get(name)
         ratio = (validation.get(name) or {}).get("dose_ratio")
         table.add_row(
             name,
@@ -156,7 +352,7 @@ def demo(
             "" if ratio is None else f"{ratio:.3f}",
         )
     if marrow is not None:
-        ref = _NEORAY_GY_PER_GBQ["red_marrow"]
+        ref = neoray["red_marrow"]
         table.add_row(
             "red marrow (image)",
             f"{marrow['dose_gy']:.3g} ± {marrow['dose_sd_gy']:.2g}",

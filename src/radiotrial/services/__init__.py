@@ -10,7 +10,7 @@ category for :mod:`radiotrial.safety`).
 """
 
 from radiotrial.services._context import PORTAL, ServiceContext
-from radiotrial.services._demo import DemoTrialSummary, seed_demo_trial
+from radiotrial.services._demo import DemoTrialSummary, demo_scenario, seed_demo_trial
 from radiotrial.services._enrolment import (
     EnrolmentResult,
     design_for,
@@ -68,6 +68,7 @@ __all__ = [
     "correct_identity",
     "create_user",
     "deactivate_user",
+    "demo_scenario",
     "decide_eligibility",
     "design_for",
     "dlt_outcome",
