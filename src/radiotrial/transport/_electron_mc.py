@@ -47,6 +47,14 @@ import numpy.typing as npt
 from scipy import constants as const
 
 from radiotrial.transport._materials import Material
+from radiotrial.transport._mc_sampling import (
+    isotropic,
+    outside,
+    rotate,
+    sample_line,
+    source_voxel,
+    voxel_of,
+)
 from radiotrial.transport._rng import new_state, uniform
 from radiotrial.transport._stopping import ELECTRON_REST_MEV, range_table
 
@@ -97,24 +105,6 @@ def _wentzel_table() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     return np.log(a), np.log(g)
 
 
-@nb.njit(cache=True)
-def _rotate(
-    u: float, v: float, w: float, cos_t: float, phi: float
-) -> tuple[float, float, float]:  # pragma: no cover - numba
-    sin_t = math.sqrt(max(0.0, 1.0 - cos_t * cos_t))
-    cp = math.cos(phi)
-    sp = math.sin(phi)
-    if abs(w) > 0.99999:
-        sgn = 1.0 if w > 0 else -1.0
-        return sin_t * cp, sin_t * sp, sgn * cos_t
-    tmp = math.sqrt(1.0 - w * w)
-    nu = u * cos_t + sin_t * (u * w * cp - v * sp) / tmp
-    nv = v * cos_t + sin_t * (v * w * cp + u * sp) / tmp
-    nw = w * cos_t - sin_t * tmp * cp
-    norm = math.sqrt(nu * nu + nv * nv + nw * nw)
-    return nu / norm, nv / norm, nw / norm
-
-
 @nb.njit(cache=True, inline="always")
 def _lerp(
     x: float, x0: float, inv_dx: float, y: npt.NDArray[np.float64]
@@ -129,6 +119,48 @@ def _lerp(
     i = int(f)
     d = f - i
     return float(y[i] * (1.0 - d) + y[i + 1] * d)
+
+
+@nb.njit(cache=True, inline="always")
+def _csda_step(
+    t: float,
+    r_end: float,
+    s: float,
+    r0g: float,
+    ir: float,
+    ln_e_of_r: npt.NDArray[np.float64],
+    e0: float,
+    ie: float,
+    colfrac: npt.NDArray[np.float64],
+    ln_lam1: npt.NDArray[np.float64],
+) -> tuple[float, float, float]:  # pragma: no cover - numba
+    """A step of s g/cm² down to residual range r_end: (T after, energy deposited, target).
+
+    The deposit is the collision part of the CSDA loss; target = 1 − exp(−s/λ₁) at the mid-step
+    energy is the ⟨1 − cos θ⟩ the step's deflection must reproduce (Goudsmit–Saunderson).
+    """
+    t_end = math.exp(_lerp(math.log(r_end), r0g, ir, ln_e_of_r))
+    lm = math.log(0.5 * (t + t_end))
+    de = (t - t_end) * _lerp(lm, e0, ie, colfrac)
+    lam1 = math.exp(_lerp(lm, e0, ie, ln_lam1))
+    return t_end, de, -math.expm1(-s / lam1)
+
+
+@nb.njit(cache=True, inline="always")
+def _wentzel_cos(
+    target: float,
+    g_max: float,
+    g0: float,
+    ig: float,
+    ln_a_of_g: npt.NDArray[np.float64],
+    st: npt.NDArray[np.uint64],
+) -> float:  # pragma: no cover - numba
+    """cos θ from the Wentzel law with ⟨1 − cos θ⟩ = target (isotropic beyond its range)."""
+    if target >= g_max:
+        return 2.0 * uniform(st) - 1.0
+    a = math.exp(_lerp(math.log(target), g0, ig, ln_a_of_g))
+    q = uniform(st)
+    return 1.0 - 2.0 * (a * q / (1.0 + a - q))
 
 
 def _uniform(
@@ -176,16 +208,7 @@ def _simulate(  # pragma: no cover - numba
             x = 0.0
             y = 0.0
             z = 0.0
-            u = 0.0
-            v = 0.0
-            w = 1.0
-            # isotropic start
-            cw = 2.0 * uniform(st) - 1.0
-            ph = 2.0 * math.pi * uniform(st)
-            sw = math.sqrt(1.0 - cw * cw)
-            u = sw * math.cos(ph)
-            v = sw * math.sin(ph)
-            w = cw
+            u, v, w = isotropic(st)
             r = r0
             t = t0
             while r > r_cut:
@@ -193,12 +216,9 @@ def _simulate(  # pragma: no cover - numba
                 if r - s < r_cut:
                     s = r - r_cut
                 r_end = r - s
-                t_end = math.exp(_lerp(math.log(r_end), r0g, ir, ln_e_of_r))
-                t_mid = 0.5 * (t + t_end)
-                lm = math.log(t_mid)
-                de = (t - t_end) * _lerp(lm, e0, ie, colfrac)
-                lam1 = math.exp(_lerp(lm, e0, ie, ln_lam1))
-                target = -math.expm1(-s / lam1)
+                t_end, de, target = _csda_step(
+                    t, r_end, s, r0g, ir, ln_e_of_r, e0, ie, colfrac, ln_lam1
+                )
                 # random hinge
                 tau = uniform(st) * s
                 x += u * tau
@@ -207,14 +227,8 @@ def _simulate(  # pragma: no cover - numba
                 rr = math.sqrt(x * x + y * y + z * z) / r0
                 k = int(rr / dxi)
                 hist[k if k < nbins else nbins] += de
-                if target >= g_max:
-                    cos_t = 2.0 * uniform(st) - 1.0
-                else:
-                    a = math.exp(_lerp(math.log(target), g0, ig, ln_a_of_g))
-                    q = uniform(st)
-                    mu = a * q / (1.0 + a - q)
-                    cos_t = 1.0 - 2.0 * mu
-                u, v, w = _rotate(u, v, w, cos_t, 2.0 * math.pi * uniform(st))
+                cos_t = _wentzel_cos(target, g_max, g0, ig, ln_a_of_g, st)
+                u, v, w = rotate(u, v, w, cos_t, 2.0 * math.pi * uniform(st))
                 rest = s - tau
                 x += u * rest
                 y += v * rest
@@ -393,27 +407,12 @@ def _voxel_electrons(  # pragma: no cover - numba
     for bi in nb.prange(nbt):
         st = new_state(seed, batch_ids[bi])
         edep = out[bi]
-        for _ in range(per):
-            j = np.searchsorted(src_cdf, uniform(st) * src_cdf[src_cdf.shape[0] - 1], side="right")
-            if j >= src_index.shape[0]:
-                j = src_index.shape[0] - 1
-            vox = src_index[j]
-            iz = vox // (ny * nx)
-            iy = (vox // nx) % ny
-            ix = vox % nx
-            z = (iz + uniform(st)) * h_cm[0]
-            y = (iy + uniform(st)) * h_cm[1]
-            x = (ix + uniform(st)) * h_cm[2]
-            k = np.searchsorted(comp_cdf, uniform(st))
-            if k >= comp_e.shape[0]:
-                k = comp_e.shape[0] - 1
-            t = comp_e[k]
-            cw = 2.0 * uniform(st) - 1.0
-            ph = 2.0 * math.pi * uniform(st)
-            sw = math.sqrt(max(0.0, 1.0 - cw * cw))
-            u = sw * math.cos(ph)
-            v = sw * math.sin(ph)
-            w = cw
+        for i in range(per):
+            # stratified source (see radiotrial.transport._photon_tle): slice i of `per`
+            target = (i + uniform(st)) / per * src_cdf[src_cdf.shape[0] - 1]
+            vox, _, _, _, z, y, x = source_voxel(src_cdf, src_index, target, ny, nx, h_cm, st)
+            t = sample_line(comp_cdf, comp_e, st)
+            u, v, w = isotropic(st)
             alive = True
             while alive:
                 rho = float(dens[vox])
@@ -431,39 +430,28 @@ def _voxel_electrons(  # pragma: no cover - numba
                     sg = max_step_cm * rho
                 if rg - sg < 1e-9:
                     sg = rg - 1e-9
-                t_end = math.exp(_lerp(math.log(rg - sg), r0g, ir, ln_e_of_r))
-                lm = math.log(0.5 * (t + t_end))
-                de = (t - t_end) * _lerp(lm, e0, ie, colfrac)
-                lam1 = math.exp(_lerp(lm, e0, ie, ln_lam1))
-                target = -math.expm1(-sg / lam1)
+                t_end, de, target = _csda_step(
+                    t, rg - sg, sg, r0g, ir, ln_e_of_r, e0, ie, colfrac, ln_lam1
+                )
                 s = sg / rho  # geometric length at the density of the current voxel
                 tau = uniform(st) * s
                 x += u * tau
                 y += v * tau
                 z += w * tau
-                if z < 0.0 or y < 0.0 or x < 0.0 or z >= lz or y >= ly or x >= lx:
+                if outside(z, y, x, lz, ly, lx):
                     break
-                vox = (
-                    min(int(z / h_cm[0]), nz - 1) * ny + min(int(y / h_cm[1]), ny - 1)
-                ) * nx + min(int(x / h_cm[2]), nx - 1)
+                vox = voxel_of(z, y, x, h_cm, nz, ny, nx)
                 edep[vox] += de
-                if target >= g_max:
-                    cos_t = 2.0 * uniform(st) - 1.0
-                else:
-                    a = math.exp(_lerp(math.log(target), g0, ig, ln_a_of_g))
-                    q = uniform(st)
-                    cos_t = 1.0 - 2.0 * a * q / (1.0 + a - q)
-                u, v, w = _rotate(u, v, w, cos_t, 2.0 * math.pi * uniform(st))
+                cos_t = _wentzel_cos(target, g_max, g0, ig, ln_a_of_g, st)
+                u, v, w = rotate(u, v, w, cos_t, 2.0 * math.pi * uniform(st))
                 rest = s - tau
                 x += u * rest
                 y += v * rest
                 z += w * rest
-                if z < 0.0 or y < 0.0 or x < 0.0 or z >= lz or y >= ly or x >= lx:
+                if outside(z, y, x, lz, ly, lx):
                     alive = False
                     break
-                vox = (
-                    min(int(z / h_cm[0]), nz - 1) * ny + min(int(y / h_cm[1]), ny - 1)
-                ) * nx + min(int(x / h_cm[2]), nx - 1)
+                vox = voxel_of(z, y, x, h_cm, nz, ny, nx)
                 t = t_end
     return out
 

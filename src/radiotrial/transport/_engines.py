@@ -13,7 +13,9 @@ below 0.1 mm). Only the nuclide's own emissions are transported: progeny (e.g. t
 must be given as TIA maps of their own.
 
 ``"kernel"`` — FFT convolution of the TIA with voxel S-value kernels computed for the reference
-medium (soft tissue), electrons and photons separately. Electrons get the density correction
+medium (soft tissue), electrons and photons separately (single-precision real FFTs padded by the
+kernel half-width only, one forward FFT of the TIA shared by both kernels, kernel spectra cached
+per grid). Electrons get the density correction
 D_v = D_ref,v · ρ_ref/ρ_v (the energy deposited is kept, the mass is the voxel's own); photons
 are not density-scaled, because their dose per unit mass follows μ_en/ρ, which is nearly the same
 in lung, soft tissue and water. The kernel assumes an infinite homogeneous medium: it misses
@@ -25,8 +27,15 @@ from the HU calibration; vacuum outside the grid) plus electron transport by rad
 condensed-history model in the voxel densities (``electrons="mc"``, the default: water-equivalent
 stopping and scattering per g/cm², the geometric step set by the local density and never longer
 than half a voxel, residual ranges below 1/20 of the smallest voxel side deposited on the spot),
-or by the density-corrected kernel (``"kernel"``) or locally (``"local"``). The uncertainty is
-the batch standard error (n_batches independent streams), electrons and photons combined.
+or by the density-corrected kernel (``"kernel"``) or locally (``"local"``). Photon energy is
+scored by the track-length estimator (E ρ μ_tr ℓ along every chord, see
+:mod:`radiotrial.transport._photon_tle`; ``photon_estimator="analog"`` scores at interaction
+sites instead, with Woodcock tracking), and photons are traced only inside the box around matter,
+sources and labelled regions (the air around the patient is vacuum, as beyond the grid). Source
+voxels are sampled by stratification of the TIA (history i of a batch draws from the i-th equal
+slice of its cumulative distribution), which keeps the number of decays per organ nearly fixed. The
+uncertainty is the batch standard error (n_batches independent streams), electrons and photons
+combined.
 """
 
 from __future__ import annotations

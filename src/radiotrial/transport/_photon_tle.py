@@ -44,15 +44,8 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
-from radiotrial.transport._electron_mc import _rotate
-from radiotrial.transport._photon_mc import (
-    _E_CUT,
-    _isotropic,
-    _sample_kn,
-    _sample_line,
-    _sample_rayleigh,
-    _xs,
-)
+from radiotrial.transport._mc_sampling import isotropic, rotate, sample_line, source_voxel
+from radiotrial.transport._photon_mc import _E_CUT, _sample_kn, _sample_rayleigh, _xs
 from radiotrial.transport._rng import new_state, uniform
 
 __all__ = ["voxel_tle_mc"]
@@ -109,19 +102,13 @@ def _voxel_tle(  # pragma: no cover
         edep = out[bi]
         mt = np.empty(n_mat)
         mtr = np.empty(n_mat)
-        for _ in range(per):
-            j = np.searchsorted(src_cdf, uniform(st) * src_cdf[src_cdf.shape[0] - 1], side="right")
-            if j >= src_index.shape[0]:
-                j = src_index.shape[0] - 1
-            flat = src_index[j]
-            iz = flat // (ny * nx)
-            iy = (flat // nx) % ny
-            ix = flat % nx
-            z = (iz + uniform(st)) * hz
-            y = (iy + uniform(st)) * hy
-            x = (ix + uniform(st)) * hx
-            e = _sample_line(line_cdf, line_e, st)
-            w, v, u = _isotropic(st)
+        total = src_cdf[src_cdf.shape[0] - 1]
+        for i in range(per):
+            # stratified source: history i samples the i-th of `per` equal slices of the TIA
+            target = (i + uniform(st)) / per * total
+            _, iz, iy, ix, z, y, x = source_voxel(src_cdf, src_index, target, ny, nx, h_cm, st)
+            e = sample_line(line_cdf, line_e, st)
+            w, v, u = isotropic(st)
             while True:
                 vox = (iz * ny + iy) * nx + ix
                 if e < _E_CUT:
@@ -189,14 +176,14 @@ def _voxel_tle(  # pragma: no cover
                     break  # absorbed: its energy is in μ_tr already
                 if r < pe + ic:
                     e2, cos_t = _sample_kn(e, st)
-                    w, v, u = _rotate(w, v, u, cos_t, 2.0 * math.pi * uniform(st))
+                    w, v, u = rotate(w, v, u, cos_t, 2.0 * math.pi * uniform(st))
                     if e2 < _E_CUT:
                         edep[vox] += e2
                         break
                     e = e2
                 else:
                     cos_t = _sample_rayleigh(e, m, ray_x, ray_cdf, st)
-                    w, v, u = _rotate(w, v, u, cos_t, 2.0 * math.pi * uniform(st))
+                    w, v, u = rotate(w, v, u, cos_t, 2.0 * math.pi * uniform(st))
     return out
 
 
