@@ -113,9 +113,9 @@ def age_in_years(birth: date, on: date) -> int:
 def _age(r: PatientRecord, as_of: date, _: EvaluationOptions) -> DerivedValue:
     d = r.demographics
     years = age_in_years(d.birth_date, as_of)
-    ev = Evidence(
-        "demographics.birth_date", "date of birth", d.birth_date, None, d.birth_date, d.source
-    )
+    # the evidence is the age on the assessment date, never the birth date: a date of birth is
+    # identity data and belongs in the vault, not in signed trial records
+    ev = Evidence("demographics.birth_date", "age in completed years", years, "y", as_of, d.source)
     return DerivedValue("age", years, "y", None, (ev,), f"{years} completed years on {as_of}")
 
 
