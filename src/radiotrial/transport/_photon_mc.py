@@ -31,7 +31,14 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
-from radiotrial.transport._electron_mc import _rotate
+from radiotrial.transport._mc_sampling import (
+    isotropic,
+    outside,
+    rotate,
+    sample_line,
+    source_voxel,
+    voxel_of,
+)
 from radiotrial.transport._rng import new_state, uniform
 from radiotrial.transport._stopping import ELECTRON_REST_MEV
 
@@ -143,31 +150,31 @@ def _interact(  # pragma: no cover
         return e, 0.0, u, v, w
     if r < pe + ic:
         e2, cos_t = _sample_kn(e, st)
-        u, v, w = _rotate(u, v, w, cos_t, 2.0 * math.pi * uniform(st))
+        u, v, w = rotate(u, v, w, cos_t, 2.0 * math.pi * uniform(st))
         if e2 < _E_CUT:
             return e, 0.0, u, v, w
         return e - e2, e2, u, v, w
     cos_t = _sample_rayleigh(e, m, ray_x, ray_cdf, st)
-    u, v, w = _rotate(u, v, w, cos_t, 2.0 * math.pi * uniform(st))
+    u, v, w = rotate(u, v, w, cos_t, 2.0 * math.pi * uniform(st))
     return 0.0, e, u, v, w
 
 
 @nb.njit(cache=True, inline="always")
-def _sample_line(
-    cdf: npt.NDArray[np.float64], energies: npt.NDArray[np.float64], st: npt.NDArray[np.uint64]
+def _mu_total(
+    m: int,
+    le: float,
+    ln_e0: float,
+    inv_dln: float,
+    mu_photo: npt.NDArray[np.float64],
+    mu_incoh: npt.NDArray[np.float64],
+    mu_coh: npt.NDArray[np.float64],
 ) -> float:  # pragma: no cover
-    j = np.searchsorted(cdf, uniform(st))
-    if j >= energies.shape[0]:
-        j = energies.shape[0] - 1
-    return float(energies[j])
-
-
-@nb.njit(cache=True, inline="always")
-def _isotropic(st: npt.NDArray[np.uint64]) -> tuple[float, float, float]:  # pragma: no cover
-    w = 2.0 * uniform(st) - 1.0
-    ph = 2.0 * math.pi * uniform(st)
-    s = math.sqrt(max(0.0, 1.0 - w * w))
-    return s * math.cos(ph), s * math.sin(ph), w
+    """Total mass attenuation coefficient μ/ρ of material m at ln E (cm²/g)."""
+    return (
+        _xs(mu_photo, m, le, ln_e0, inv_dln)
+        + _xs(mu_incoh, m, le, ln_e0, inv_dln)
+        + _xs(mu_coh, m, le, ln_e0, inv_dln)
+    )
 
 
 @nb.njit(cache=True, parallel=True)
@@ -193,11 +200,11 @@ def _point_kernel(  # pragma: no cover
     for b in nb.prange(n_batches):
         st = new_state(seed, b)
         for _ in range(per):
-            e = _sample_line(line_cdf, line_e, st)
+            e = sample_line(line_cdf, line_e, st)
             x = 0.0
             y = 0.0
             z = 0.0
-            u, v, w = _isotropic(st)
+            u, v, w = isotropic(st)
             while e > 0.0:
                 if e < _E_CUT:
                     r = math.sqrt(x * x + y * y + z * z)
@@ -205,11 +212,7 @@ def _point_kernel(  # pragma: no cover
                     out[b, k if k < nb_ else nb_] += e
                     break
                 le = math.log(e)
-                mu = density * (
-                    _xs(mu_photo, 0, le, ln_e0, inv_dln)
-                    + _xs(mu_incoh, 0, le, ln_e0, inv_dln)
-                    + _xs(mu_coh, 0, le, ln_e0, inv_dln)
-                )
+                mu = density * _mu_total(0, le, ln_e0, inv_dln, mu_photo, mu_incoh, mu_coh)
                 s = -math.log(uniform(st)) / mu
                 x += u * s
                 y += v * s
@@ -247,25 +250,21 @@ def _sphere(  # pragma: no cover
     for b in nb.prange(n_batches):
         st = new_state(seed, b)
         for _ in range(per):
-            e = _sample_line(line_cdf, line_e, st)
+            e = sample_line(line_cdf, line_e, st)
             out[b, 1] += e
             # uniform point in the ball
             rr = radius_cm * uniform(st) ** (1.0 / 3.0)
-            px, py, pz = _isotropic(st)
+            px, py, pz = isotropic(st)
             x = rr * px
             y = rr * py
             z = rr * pz
-            u, v, w = _isotropic(st)
+            u, v, w = isotropic(st)
             while e > 0.0:
                 if e < _E_CUT:
                     out[b, 0] += e
                     break
                 le = math.log(e)
-                mu = density * (
-                    _xs(mu_photo, 0, le, ln_e0, inv_dln)
-                    + _xs(mu_incoh, 0, le, ln_e0, inv_dln)
-                    + _xs(mu_coh, 0, le, ln_e0, inv_dln)
-                )
+                mu = density * _mu_total(0, le, ln_e0, inv_dln, mu_photo, mu_incoh, mu_coh)
                 s = -math.log(uniform(st)) / mu
                 # distance to the sphere surface along (u, v, w)
                 bdot = x * u + y * v + z * w
@@ -318,19 +317,10 @@ def _voxel(  # pragma: no cover
         st = new_state(seed, batch_ids[bi])
         edep = out[bi]
         for _ in range(per):
-            j = np.searchsorted(src_cdf, uniform(st) * src_cdf[src_cdf.shape[0] - 1], side="right")
-            if j >= src_index.shape[0]:
-                j = src_index.shape[0] - 1
-            flat = src_index[j]
-            iz = flat // (ny * nx)
-            iy = (flat // nx) % ny
-            ix = flat % nx
-            z = (iz + uniform(st)) * h_cm[0]
-            y = (iy + uniform(st)) * h_cm[1]
-            x = (ix + uniform(st)) * h_cm[2]
-            e = _sample_line(line_cdf, line_e, st)
-            w, v, u = _isotropic(st)
-            vox = flat
+            target = uniform(st) * src_cdf[src_cdf.shape[0] - 1]
+            vox, _, _, _, z, y, x = source_voxel(src_cdf, src_index, target, ny, nx, h_cm, st)
+            e = sample_line(line_cdf, line_e, st)
+            w, v, u = isotropic(st)
             while e > 0.0:
                 if e < _E_CUT:
                     edep[vox] += e
@@ -341,18 +331,9 @@ def _voxel(  # pragma: no cover
                 z += w * s
                 y += v * s
                 x += u * s
-                if z < 0.0 or y < 0.0 or x < 0.0 or z >= lz or y >= ly or x >= lx:
+                if outside(z, y, x, lz, ly, lx):
                     break
-                iz = int(z / h_cm[0])
-                iy = int(y / h_cm[1])
-                ix = int(x / h_cm[2])
-                if iz >= nz:
-                    iz = nz - 1
-                if iy >= ny:
-                    iy = ny - 1
-                if ix >= nx:
-                    ix = nx - 1
-                vox = (iz * ny + iy) * nx + ix
+                vox = voxel_of(z, y, x, h_cm, nz, ny, nx)
                 m = mat[vox]
                 rho = dens[vox]
                 mu = rho * _xs(mu_tot, m, le, ln_e0, inv_dln)
