@@ -122,6 +122,26 @@ def write_run(folder: Path, *, cycle: int, activity_gbq: float, plots: bool = Tr
                 ab,
             ).as_dict()
         )
+    # the imaged bone region called red_marrow: not the marrow dose the 2 Gy limit applies to
+    regions.append(
+        RegionDose(
+            "red_marrow",
+            "bone",
+            4000.0,
+            3000.0,
+            1e11,
+            1e10,
+            0.0057 * activity_gbq,
+            0.001,
+            0.0057,
+            None,
+            None,
+            None,
+            "mono",
+            45.0,
+            {},
+        ).as_dict()
+    )
     regions.append(
         RegionDose(
             "remainder",

@@ -2,9 +2,12 @@
 
 A person fills in the pre-screening form in Chinese; the investigator's mailbox (aiosmtpd)
 receives the notice; a coordinator signs in, opens screening and records a lab; the
-investigator signs the eligibility decision; the coordinator enrols the subject. Screenshots
-of the main pages go to ``tmp_path`` (and to ``docs/screenshots/`` when
-``RADIOTRIAL_WRITE_SCREENSHOTS=1``).
+investigator signs the eligibility decision; the coordinator enrols the subject. Then cycle 1
+is given, the physicist links its dosimetry run and reviews it, the investigator reports a
+laboratory adverse event (graded by CTCAE) and signs its DLT adjudication, and the escalation
+view, audit trail and exports are opened. With ``RADIOTRIAL_WRITE_SCREENSHOTS=1`` screenshots
+of the main pages are written to ``docs/screenshots/`` (and the dosimetry run is a real
+``dose run`` of a virtual patient).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ def live_server(
             vault_key=vault_key,
             smtp_url=mailbox.url,
             outbox_dir=tmp_path / "outbox",
+            dosimetry_dir=tmp_path / "dosimetry",
             public_base_url=f"http://127.0.0.1:{port}",
         )
     )
@@ -66,6 +70,11 @@ def live_server(
                 password=PASSWORD)  # fmt: skip
     create_user(ctx, admin, username="investigator", full_name="Dr Wu", role="investigator",
                 password=PASSWORD)  # fmt: skip
+    create_user(ctx, admin, username="physicist", full_name="Li Na", role="physicist",
+                password=PASSWORD)  # fmt: skip
+    create_user(ctx, admin, username="monitor", full_name="Monitor", role="monitor",
+                password=PASSWORD)  # fmt: skip
+    ctx.clock = ShiftedClock()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
@@ -82,12 +91,42 @@ def live_server(
         thread.join(timeout=10)
 
 
+class ShiftedClock:
+    """The real clock moved forward by ``offset`` (the services read it through ctx.clock)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+def _dosimetry_run(folder: Path, activity_gbq: float) -> None:
+    """The run the physicist links: a real ``dose run`` of a virtual patient when refreshing
+    the documentation screenshots, else a small run in the same format (fast)."""
+    if os.environ.get("RADIOTRIAL_WRITE_SCREENSHOTS") != "1":
+        from ._trial import write_run
+
+        write_run(folder, cycle=1, activity_gbq=activity_gbq)
+        return
+    from radiotrial.dosimetry import run_dosimetry, study_from_virtual_patient, write_report
+    from radiotrial.phantom import make_patient
+    from radiotrial.protocol import bundled_protocol
+
+    patient = make_patient(seed=3, spacing_mm=6.0, tumours="liver:40,breast:30",
+                           activity_gbq=activity_gbq)  # fmt: skip
+    result = run_dosimetry(study_from_virtual_patient(patient), protocol=bundled_protocol())
+    write_report(result, folder)
+
+
 def _shot(page: Any, tmp_path: Path, name: str) -> None:
+    """Full-page screenshot into docs/ when refreshing them (encoding tall pages is slow)."""
+    if os.environ.get("RADIOTRIAL_WRITE_SCREENSHOTS") != "1":
+        return
     path = tmp_path / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
-    if os.environ.get("RADIOTRIAL_WRITE_SCREENSHOTS") == "1":
-        DOCS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, DOCS / path.name)
+    DOCS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, DOCS / path.name)
 
 
 def test_prescreening_to_enrolment_in_a_browser(
@@ -196,7 +235,83 @@ def test_prescreening_to_enrolment_in_a_browser(
             expect(staff.locator("#note")).to_contain_text("enrolled-cohort-1-level-1")
             expect(staff.locator("#timeline")).to_contain_text("on-study")
             _shot(staff, tmp_path, "staff-subject-enrolled")
-            staff.goto(base + "/staff/escalation")
-            _shot(staff, tmp_path, "staff-escalation")
+            _after_enrolment(browser, base, _app, ref, tmp_path)
         finally:
             browser.close()
+
+
+def _login(browser: Any, base: str, username: str) -> Any:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(base + "/staff/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(base + "/staff/")
+    return page
+
+
+def _after_enrolment(browser: Any, base: str, app: Any, ref: str, tmp_path: Path) -> None:
+    """Cycle 1, its dosimetry linked and reviewed, an adverse event graded and adjudicated,
+    the escalation view, the audit trail and the exports."""
+    from zoneinfo import ZoneInfo
+
+    from playwright.sync_api import expect
+
+    from radiotrial.registry import Actor
+    from radiotrial.services import record_administration
+
+    ctx = app.state.services
+    ctx.clock.offset = timedelta(hours=3)  # three hours after enrolment
+    t_adm = ctx.now() - timedelta(hours=2)
+    adm = record_administration(
+        ctx, Actor("investigator", "investigator"), ref, pre_activity_mbq=1900.0,
+        pre_measured_at=t_adm - timedelta(minutes=20), residual_activity_mbq=35.0,
+        residual_measured_at=t_adm + timedelta(minutes=15), administered_at=t_adm,
+    )  # fmt: skip
+    _dosimetry_run(tmp_path / "dosimetry" / ref / "cycle1", adm.net_activity_mbq / 1e3)
+
+    phys = _login(browser, base, "physicist")
+    phys.goto(f"{base}/staff/subjects/{ref}/cycles/1/dosimetry")
+    expect(phys.locator("#no-dosimetry")).to_be_visible()
+    phys.fill("#analysis_ref", f"{ref}/cycle1")
+    phys.click("#link-form button[type=submit]")
+    expect(phys.locator("#limiting-organ")).not_to_be_empty()
+    expect(phys.locator("#regions")).to_contain_text("kidneys")
+    _shot(phys, tmp_path, "staff-dosimetry")
+
+    inv = _login(browser, base, "investigator")
+    inv.goto(f"{base}/staff/subjects/{ref}")
+    onset = (ctx.now() - timedelta(hours=1)).astimezone(ZoneInfo("Asia/Shanghai"))
+    inv.select_option("#ctcae_term", "Platelet count decreased")
+    inv.fill("#aeterm", "thrombocytopenia")
+    inv.fill("#ae-value", "21")
+    inv.fill("#lln", "150")
+    inv.select_option("#aerel", "probable")
+    inv.fill("#aestdtc", onset.strftime("%Y-%m-%dT%H:%M"))
+    inv.click("#ae-form button[type=submit]")
+    expect(inv.locator("#note")).to_contain_text("graded 4 from the value")
+    inv.check("input[name=is_dlt][value=yes]")
+    inv.select_option("#rule_id", "DLT-H")
+    inv.fill("#rationale", "Grade 4 thrombocytopenia, probably related, in the DLT window")
+    inv.fill("#adj-password", PASSWORD)
+    inv.click("#adjudicate-form button[value='1']")
+    expect(inv.locator("#dlt-outcome")).to_have_text("DLT")
+    expect(inv.locator("#timeline")).to_contain_text("adverse event 1")
+    inv.locator("#adverse-events").scroll_into_view_if_needed()
+    _shot(inv, tmp_path, "staff-subject-safety")
+    inv.goto(base + "/staff/escalation")
+    expect(inv.locator("#levels")).to_contain_text("1.85")
+    expect(inv.locator("#pathways")).to_contain_text("1T 1")
+    _shot(inv, tmp_path, "staff-escalation")
+
+    mon = _login(browser, base, "monitor")
+    mon.goto(base + "/staff/audit")
+    expect(mon.locator("#audit-result")).to_contain_text("Hash chain intact")
+    _shot(mon, tmp_path, "staff-audit")
+    mon.goto(base + "/staff/exports")
+    with mon.expect_download() as download:
+        mon.click("#export-odm")
+    assert download.value.suggested_filename.endswith(".zip")
+    _shot(mon, tmp_path, "staff-exports")

@@ -21,7 +21,7 @@ import json
 import math
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -227,7 +227,7 @@ def link_run(
     for r in doc["regions"]:
         if r.get("kind") == "remainder":
             continue
-        name = r["region"]
+        name = _region_name(r, doc)
         dose = _finite_dose(f"{name}.dose_gy", r.get("dose_gy"))
         if dose is None:
             raise ValidationError(f"{name}.dose_gy", None, "missing in results.json")
@@ -255,6 +255,15 @@ def link_run(
     ]
 
 
+def _region_name(r: dict[str, Any], doc: dict[str, Any]) -> str:
+    """The region's name, told apart from the red-marrow estimate where both exist: the
+    imaged bone region called ``red_marrow`` is not the marrow dose the limit applies to."""
+    name = str(r["region"])
+    if name == "red_marrow" and r.get("kind") != "marrow" and _marrow(doc) is not None:
+        return "red_marrow (image region)"
+    return name
+
+
 def cycle_doses(run: LinkedRun) -> list[CycleDose]:
     """The run's results in the form :func:`plan_next_cycle` takes (every region; the plan
     picks the organs the protocol limits). Red marrow: the image-based estimate if present."""
@@ -262,7 +271,7 @@ def cycle_doses(run: LinkedRun) -> list[CycleDose]:
     gbq = float(doc["administered_activity_gbq"])
     out = [
         CycleDose(
-            r["region"],
+            _region_name(r, doc),
             run.cycle,
             gbq,
             float(r["dose_gy"]),
@@ -433,9 +442,12 @@ def review_cycle(
             )
         for r in run.doc["regions"]:
             if r.get("kind") != "remainder":
-                rows.append(
-                    _region_row(ctx, r, r["region"], *cumulative(r["region"]), wanted, plots)
-                )
+                name = _region_name(r, run.doc)
+                row = _region_row(ctx, r, name, *cumulative(name), wanted, plots)
+                if name != r["region"]:  # its TAC plot keeps the run's file name
+                    tac = f"tac_{r['region']}.png"
+                    row = replace(row, plot=tac if tac in plots else None)
+                rows.append(row)
         marrow = _marrow(run.doc)
         if marrow is not None and marrow.get("dose_gy") is not None:
             entry = {
