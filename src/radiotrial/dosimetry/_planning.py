@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass, field
 
 from radiotrial.protocol import Protocol
+from radiotrial.radiobiology import dose_for_bed
 
 __all__ = ["CycleDose", "OrganPlan", "Plan", "plan_next_cycle", "therapeutic_index"]
 
@@ -163,8 +164,9 @@ def _max_activity(quantity: str, room_gy: float, d_per_gbq: float, last: CycleDo
     if quantity == "absorbed_dose":
         return room_gy / d_per_gbq
     assert last.bed_g_factor is not None and last.alpha_beta_gy is not None
-    k = last.bed_g_factor / last.alpha_beta_gy
-    d_max = (-1.0 + math.sqrt(1.0 + 4.0 * k * room_gy)) / (2.0 * k) if k > 0 else room_gy
+    d_max = float(
+        dose_for_bed(room_gy, alpha_beta_gy=last.alpha_beta_gy, g_factor=last.bed_g_factor)
+    )
     return d_max / d_per_gbq
 
 
