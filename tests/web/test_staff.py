@@ -165,7 +165,8 @@ def _url(path: str) -> str:
 
 def test_every_route_refuses_anonymous_and_wrong_roles(staff_app: Any) -> None:
     routes = _routes(staff_app)
-    public = {("GET", "/staff/login"), ("POST", "/staff/login"), ("POST", "/api/v1/token")}
+    public = {("GET", "/staff/login"), ("POST", "/staff/login"), ("POST", "/api/v1/token"),
+              ("GET", "/staff/language/{lang}")}  # fmt: skip
     guarded = [r for r in routes if (r[0], r[1]) not in public]
     assert len(guarded) >= 30
     assert all(action for _, _, action in guarded), "a staff route without a permission"
@@ -266,3 +267,23 @@ def test_identity_read_is_audited(staff_app: Any, role: str) -> None:
         r = c.post(f"/staff/subjects/{ref}/identity", data={"csrf_token": csrf, "reason": ""})
         assert r.status_code == 422  # a reason is required
         assert "Maria Rossi" not in r.text
+
+
+def test_staff_language_switch(staff_app: Any) -> None:
+    """The staff pages in Chinese after the switch; the switch only redirects within /staff/."""
+    with TestClient(staff_app) as c:
+        r = c.get("/staff/language/zh?next=/staff/login", follow_redirects=False)
+        assert (r.status_code, r.headers["location"]) == (303, "/staff/login")
+        assert (
+            "rt_staff_lang=zh" in r.headers["set-cookie"]
+            and "Path=/staff" in r.headers["set-cookie"]
+        )
+        login(c, "monitor")
+        page = c.get("/staff/escalation").text
+        assert '<html lang="zh-Hans">' in page and "剂量转换路径" in page and "审计追踪" in page
+        assert 'id="staff-lang">English<' in page
+        for target in ("https://evil.example/", "//evil.example/staff/", "/en/"):
+            r = c.get(f"/staff/language/en?next={target}", follow_redirects=False)
+            assert r.headers["location"] == "/staff/", target
+        assert c.get("/staff/language/fr").status_code == 404
+        assert "Dose-transition pathways" in c.get("/staff/escalation").text

@@ -42,7 +42,7 @@ from radiotrial.web._security import (
 )
 from radiotrial.web._services import ServicesBackend, service_context
 from radiotrial.web._settings import WebSettings, get_settings
-from radiotrial.web._staff import StaffState, staff_router
+from radiotrial.web._staff import StaffState, staff_language, staff_router
 from radiotrial.web._staff_dosimetry import dosimetry_router
 from radiotrial.web._staff_escalation import escalation_router
 from radiotrial.web._staff_records import records_router
@@ -190,7 +190,7 @@ def _install_error_pages(app: FastAPI, ctx: WebContext) -> None:
                 return RedirectResponse("/staff/login", status_code=303)
             return ctx.renderer.response(
                 request,
-                "en",
+                staff_language(request),
                 "staff/error.html",
                 {
                     "status": status,

@@ -37,14 +37,24 @@ from radiotrial.services import (
 )
 from radiotrial.web._auth import SESSION_COOKIE, SessionStore, StaffSession, allowed
 from radiotrial.web._context import client_address, context_of
+from radiotrial.web._forms import N_
+from radiotrial.web._i18n import LANGUAGES, Lang
 from radiotrial.web._portal import _read_form
 from radiotrial.web._screening import evaluate_subject, list_subjects
 from radiotrial.web._security import RateLimiter
 
-__all__ = ["STAFF_TIME_ZONE", "StaffState", "criteria_for_decision", "staff_router"]
+__all__ = [
+    "STAFF_LANGUAGE_COOKIE",
+    "STAFF_TIME_ZONE",
+    "StaffState",
+    "criteria_for_decision",
+    "staff_language",
+    "staff_router",
+]
 
 log = logging.getLogger("radiotrial.web.staff")
 STAFF_TIME_ZONE: Final = ZoneInfo("Asia/Shanghai")  # the trial site's clock for staff forms
+STAFF_LANGUAGE_COOKIE: Final = "rt_staff_lang"
 
 staff_router = APIRouter(prefix="/staff", include_in_schema=False)
 
@@ -92,11 +102,17 @@ async def _checked_form(request: Request, session: StaffSession) -> dict[str, st
     return data
 
 
+def staff_language(request: Request) -> Lang:
+    """The staff application's language: the one chosen with the switch, else English."""
+    chosen = request.cookies.get(STAFF_LANGUAGE_COOKIE)
+    return "zh" if chosen == "zh" else "en"
+
+
 def _page(request: Request, session: StaffSession | None, name: str, **ctx: Any) -> Response:
     web = context_of(request)
     return web.renderer.response(
         request,
-        "en",
+        staff_language(request),
         name,
         {"session": session, "facts": web.facts, "allowed": allowed, **ctx},
         headers={"Cache-Control": "no-store"},
@@ -106,6 +122,27 @@ def _page(request: Request, session: StaffSession | None, name: str, **ctx: Any)
 def _back(code: str, note: str | None = None) -> Response:
     target = f"/staff/subjects/{code}" + (f"?note={note}" if note else "")
     return RedirectResponse(target, status_code=303)
+
+
+@staff_router.get("/language/{lang}")
+def choose_language(request: Request, lang: str) -> Response:
+    """Switch the staff application's language (a cookie) and go back to the page."""
+    if lang not in LANGUAGES:
+        raise HTTPException(404)
+    target = request.query_params.get("next", "/staff/")
+    if not target.startswith("/staff/") or "//" in target or "\\" in target:
+        target = "/staff/"  # only back into the staff application: no open redirect
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        STAFF_LANGUAGE_COOKIE,
+        lang,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="strict",
+        secure=context_of(request).settings.cookies_secure,
+        path="/staff",
+    )
+    return response
 
 
 @staff_router.get("/login")
@@ -130,7 +167,9 @@ async def login(request: Request) -> Response:
         for key in keys:
             state.login_limiter.hit(key)
         log.warning("failed staff login for %r from %s", username, ip)
-        response = _page(request, None, "staff/login.html", error="Wrong user name or password.")
+        response = _page(
+            request, None, "staff/login.html", error=N_("Wrong user name or password.")
+        )
         response.status_code = 401
         return response
     state.login_limiter.reset(keys[0])
