@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
@@ -28,6 +29,13 @@ class WebContext:
     form_limiter: RateLimiter
     renderer: Renderer
     country_codes: frozenset[str]
+    page_cache: dict[tuple[str, ...], str] = field(default_factory=dict)
+    mail_executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="radiotrial-mail")
+    )
+    """Threads that send notices after the response (two: a slow SMTP server delays mail,
+    never requests)."""
+    """Rendered pages that differ per request only by a placeholder (the blank forms)."""
 
 
 def context_of(request: Request) -> WebContext:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from functools import cache
@@ -12,7 +13,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from radiotrial.web._context import WebContext, client_address, context_of
 from radiotrial.web._forms import (
@@ -133,11 +134,50 @@ def _form_response(
     if new_cookie:
         cookie = ctx.csrf.new_cookie_value()
     assert cookie is not None
+    token = ctx.csrf.issue(cookie, kind)
+    fresh = result is None and banner is None and status_code == 200
+    key = (lang, kind, request.url.path)
+    if fresh and key in ctx.page_cache:
+        # a blank form differs per request only by its CSRF token: render once, fill it in
+        # (the template autoescapes the token; it is URL-safe base64 and needs no escaping)
+        html = ctx.page_cache[key].replace(_TOKEN_SLOT, token)
+        response: Response = HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    else:
+        response = _render_form(request, ctx, lang, kind, result, status_code, banner, token)
+        if fresh:
+            blank = _render_form(request, ctx, lang, kind, None, 200, None, _TOKEN_SLOT)
+            ctx.page_cache[key] = bytes(blank.body).decode("utf-8")
+    if new_cookie:
+        response.set_cookie(
+            CSRF_COOKIE,
+            cookie,
+            max_age=int(ctx.settings.csrf_max_age_s),
+            httponly=True,
+            secure=ctx.settings.cookies_secure,
+            samesite="strict",
+            path="/",
+        )
+    return response
+
+
+_TOKEN_SLOT: Final = "RT-CSRF-TOKEN-SLOT-7f3c9a"
+
+
+def _render_form(
+    request: Request,
+    ctx: WebContext,
+    lang: Lang,
+    kind: RequestKind,
+    result: FormResult | None,
+    status_code: int,
+    banner: str | None,
+    token: str,
+) -> HTMLResponse:
     values = result.values if result else {}
     context = {
         **_page_context(ctx),
         "kind": kind,
-        "csrf_token": ctx.csrf.issue(cookie, kind),
+        "csrf_token": token,
         "values": values,
         "errors": result.errors if result else {},
         "banner": banner,
@@ -155,7 +195,7 @@ def _form_response(
         ),
         "default_time_zone": values.get("time_zone") or "Asia/Shanghai",
     }
-    response = ctx.renderer.response(
+    return ctx.renderer.response(
         request,
         lang,
         "portal/form.html",
@@ -163,17 +203,6 @@ def _form_response(
         status_code=status_code,
         headers={"Cache-Control": "no-store"},
     )
-    if new_cookie:
-        response.set_cookie(
-            CSRF_COOKIE,
-            cookie,
-            max_age=int(ctx.settings.csrf_max_age_s),
-            httponly=True,
-            secure=ctx.settings.cookies_secure,
-            samesite="strict",
-            path="/",
-        )
-    return response
 
 
 async def _read_form(request: Request) -> dict[str, str]:
@@ -220,6 +249,13 @@ def _notify(ctx: WebContext, request: PortalRequest, receipt: Receipt) -> None:
         ctx.mailer.send(confirmation)
 
 
+async def _notify_in_mail_thread(ctx: WebContext, request: PortalRequest, receipt: Receipt) -> None:
+    """Run :func:`_notify` on the mail threads, not the request thread pool: SMTP round trips
+    and outbox fsyncs then never hold a worker that a registration is waiting for."""
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(ctx.mail_executor, _notify, ctx, request, receipt)
+
+
 @portal_router.post("/{lang}/{form}")
 async def submit(request: Request, lang: str, form: str, tasks: BackgroundTasks) -> Response:
     ctx = context_of(request)
@@ -261,7 +297,7 @@ async def submit(request: Request, lang: str, form: str, tasks: BackgroundTasks)
     )
     receipt = await run_in_threadpool(ctx.backend.submit_request, portal_request)
     if receipt.created:
-        tasks.add_task(_notify, ctx, portal_request, receipt)
+        tasks.add_task(_notify_in_mail_thread, ctx, portal_request, receipt)
     log.info("%s request %s filed (new=%s)", kind, receipt.reference, receipt.created)
     contacts = responsible_contacts(ctx.facts, portal_request)
     return ctx.renderer.response(
