@@ -134,3 +134,27 @@ def test_reload_of_the_same_form_does_not_file_twice(
     assert first == second
     assert len(memory.requests) == 1
     assert len([m for m, _ in memory.outbox if m.kind == "investigator_notice"]) == 1
+
+
+def test_blank_form_cached_with_a_fresh_token_each_time(
+    client: TestClient, memory: MemoryBackend
+) -> None:
+    """The blank form is rendered once per language and path; every view gets its own token,
+    and each token files its own request."""
+    import re
+
+    from .conftest import csrf_token, valid_answers
+
+    pages = [client.get("/zh/prescreening").text for _ in range(3)]
+    tokens = [csrf_token(p) for p in pages]
+    assert len(set(tokens)) == 3
+    assert len({p.replace(t, "") for p, t in zip(pages, tokens, strict=True)}) == 1
+    assert "RT-CSRF-TOKEN-SLOT" not in pages[-1]
+    assert '<html lang="en">' in client.get("/en/prescreening").text  # cached per language
+    refs = set()
+    for token in tokens:
+        r = client.post("/zh/prescreening", data={"csrf_token": token, **valid_answers()})
+        match = re.search(r'id="reference">([A-Z0-9-]+)<', r.text)
+        assert r.status_code == 200 and match
+        refs.add(match.group(1))
+    assert len(refs) == 3
