@@ -35,6 +35,7 @@ def test_dose_run_and_plan(
         "results.json",
         "dvh.csv",
         "dose.nii.gz",
+        "ct.nii.gz",
         "rtdose.dcm",
         "plots/dvh.png",
     ):

@@ -12,6 +12,7 @@ import numpy as np
 from radiotrial.atomic import atomic_output_dir
 from radiotrial.dosimetry._absorbed import dvh
 from radiotrial.dosimetry._workflow import DosimetryResult
+from radiotrial.imaging import Volume
 
 __all__ = ["write_report"]
 
@@ -101,12 +102,21 @@ def _dvh_csv(result: DosimetryResult, path: Path) -> None:
             writer.writerow([f"{level:.6g}", *(f"{c[i]:.6g}" for c in columns.values())])
 
 
+def _ct_on_dose_grid(result: DosimetryResult) -> Volume:
+    """The reference session's CT on the dose grid (for dose-over-CT views)."""
+    from radiotrial.imaging import resample
+
+    ct = result.study.sessions[0].ct
+    return ct if ct.same_grid(result.dose_map) else resample(ct, result.dose_map, method="linear")
+
+
 def write_report(
     result: DosimetryResult, out: str | Path, *, overwrite: bool = False, plots: bool = True
 ) -> Path:
     """Write every output of a dosimetry run into a new folder, atomically.
 
     Layout: ``regions.csv``, ``results.json``, ``dvh.csv``, ``dose.nii.gz``, ``tia.nii.gz``,
+    ``ct.nii.gz`` (the reference CT on the dose grid),
     ``rtdose.dcm`` (when the DICOM RT Dose writer is available) and ``plots/*.png``. The folder
     appears only when complete.
     """
@@ -125,7 +135,15 @@ def write_report(
         doc = result.as_dict()
         write_nifti(result.dose_map, tmp / "dose.nii.gz")
         write_nifti(result.voxels.tia, tmp / "tia.nii.gz")
-        doc["files"] = ["regions.csv", "results.json", "dvh.csv", "dose.nii.gz", "tia.nii.gz"]
+        write_nifti(_ct_on_dose_grid(result), tmp / "ct.nii.gz")
+        doc["files"] = [
+            "regions.csv",
+            "results.json",
+            "dvh.csv",
+            "dose.nii.gz",
+            "tia.nii.gz",
+            "ct.nii.gz",
+        ]
         write_rtdose(
             result.dose_map.with_time(result.study.injection_time),
             tmp / "rtdose.dcm",

@@ -542,6 +542,17 @@ def _dose_volume(folder: Path) -> Any:
     return _cached(_volume_cache, (str(path), stamp), lambda: read_nifti(path, units="Gy")[0])
 
 
+def _ct_volume(folder: Path) -> Any:
+    """The run's CT on the dose grid (``ct.nii.gz``), or None for runs written without it."""
+    from radiotrial.imaging import read_nifti
+
+    path = folder / "ct.nii.gz"
+    if not path.is_file():
+        return None
+    stamp = path.stat().st_mtime_ns
+    return _cached(_volume_cache, (str(path), stamp), lambda: read_nifti(path, units="HU")[0])
+
+
 _AXES: dict[str, int] = {"axial": 0, "coronal": 1, "sagittal": 2}
 
 
@@ -578,17 +589,26 @@ def render_slice(folder: Path, axis: str, index: int | None) -> bytes:
     vol = _dose_volume(folder)
     dose = np.asarray(vol.array, dtype=np.float64)
     dz, dy, dx = vol.spacing_mm
-    if axis == "axial":
-        img, aspect = dose[index], dy / dx
-    elif axis == "coronal":
-        img, aspect = dose[::-1, index, :], dz / dx
-    else:
-        img, aspect = dose[::-1, :, index], dz / dy
+    ct = _ct_volume(folder)
+
+    def cut(arr: Any) -> tuple[Any, float]:
+        if axis == "axial":
+            return arr[index], dy / dx
+        if axis == "coronal":
+            return arr[::-1, index, :], dz / dx
+        return arr[::-1, :, index], dz / dy
+
+    img, aspect = cut(dose)
     top = float(dose.max()) or 1.0
     fig = Figure(figsize=(5, 5))
     FigureCanvasAgg(fig)  # the object API: no pyplot state shared between request threads
     ax = fig.add_subplot()
-    im = ax.imshow(img, cmap="inferno", vmin=0.0, vmax=top, aspect=aspect)
+    if ct is not None:  # dose over CT, low doses transparent (as the run's own overlay plot)
+        ax.imshow(cut(np.asarray(ct.array))[0], cmap="gray", vmin=-300, vmax=400, aspect=aspect)
+        img = np.ma.masked_less(img, 0.02 * top)
+    im = ax.imshow(
+        img, cmap="inferno", vmin=0.0, vmax=top, aspect=aspect, alpha=0.6 if ct is not None else 1.0
+    )
     fig.colorbar(im, ax=ax, label="absorbed dose (Gy)", shrink=0.8)
     ax.set_title(f"{axis} slice {index} ({index + 1} of {n})")
     ax.set_axis_off()
