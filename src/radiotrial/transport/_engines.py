@@ -722,52 +722,23 @@ def _mc_photons(
     mu_tot_c = np.ascontiguousarray(mu_tot)
     mu_tr_c = np.ascontiguousarray(tables.mu_transfer)
 
+    xs = (
+        tables.ln_e0,
+        tables.inv_dln,
+        tables.mu_photo,
+        tables.mu_incoh,
+        tables.mu_coh,
+        tables.ray_x,
+        tables.ray_cdf,
+        mu_tot_c,
+    )
+    geometry = (mat_flat, dens_flat, shape, h_cm)
+
     def call(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        source = (per, ids, seed, e, cdf, src_cdf, src_index)
         if estimator == "track-length":
-            return voxel_tle_mc(
-                per,
-                ids,
-                seed,
-                e,
-                cdf,
-                src_cdf,
-                src_index,
-                mat_flat,
-                dens_flat,
-                shape,
-                h_cm,
-                tables.ln_e0,
-                tables.inv_dln,
-                tables.mu_photo,
-                tables.mu_incoh,
-                tables.mu_coh,
-                tables.ray_x,
-                tables.ray_cdf,
-                mu_tot_c,
-                mu_tr_c,
-            )
-        return voxel_mc(
-            per,
-            ids,
-            seed,
-            e,
-            cdf,
-            src_cdf,
-            src_index,
-            mat_flat,
-            dens_flat,
-            shape,
-            h_cm,
-            mu_max[None, :],
-            tables.ln_e0,
-            tables.inv_dln,
-            tables.mu_photo,
-            tables.mu_incoh,
-            tables.mu_coh,
-            tables.ray_x,
-            tables.ray_cdf,
-            mu_tot_c,
-        )
+            return voxel_tle_mc(*source, *geometry, *xs, mu_tr_c)
+        return voxel_mc(*source, *geometry, mu_max[None, :], *xs)
 
     mean, unc, rb, elapsed = _run_batches(call, n_batches, scale, mass_kg.ravel(), labels)
     info = {
