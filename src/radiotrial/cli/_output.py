@@ -17,8 +17,9 @@ from radiotrial.errors import RadiotrialError
 
 __all__ = ["STATE", "console", "err_console", "json_option", "print_json", "run_app"]
 
-console = Console()
-err_console = Console(stderr=True)
+# messages carry UIDs, paths and one-time passwords: never hard-wrap them (tables still fit)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass
@@ -72,6 +73,6 @@ def run_app(app: Callable[..., Any], argv: list[str]) -> int:
     except RadiotrialError as exc:
         if STATE.debug:
             err_console.print(traceback.format_exc(), markup=False, highlight=False)
-        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        err_console.print(f"error: {exc}", markup=False, highlight=False)
         return 2
     return 0

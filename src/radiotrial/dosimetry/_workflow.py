@@ -133,14 +133,27 @@ def _marrow(
         vol_ml = float(np.isin(lab, heart.labels).sum()) * study.labels.voxel_volume_ml
         act = q.corrected_bq[:, [col[lb] for lb in heart.labels if lb in col]].sum(axis=1)
         blood = act / vol_ml
-        if np.all(blood > 0):
+        # a late blood-pool value can be corrected down to zero by the partial-volume correction:
+        # such scans are left out of the blood curve, never the whole method silently
+        ok = blood > 0
+        times_h = np.asarray(study.times_h, dtype=np.float64)
+        if ok.sum() >= 2:
             out.append(
                 red_marrow_blood_based(
-                    study.times_h, blood, nuclide=study.nuclide, marrow_mass_g=total_g
+                    times_h[ok], blood[ok], nuclide=study.nuclide, marrow_mass_g=total_g
                 )
             )
-            notes.append(
+            note = (
                 "blood-based red marrow from the image-derived blood pool (heart), RMBLR from data"
+            )
+            if not ok.all():
+                left_out = ", ".join(f"{t:g}" for t in times_h[~ok])
+                note += f"; scans at {left_out} h left out (blood-pool activity ≤ 0 after PVC)"
+            notes.append(note)
+        else:
+            notes.append(
+                "blood-based red marrow not computed: fewer than two scans with blood-pool "
+                "activity > 0 after PVC"
             )
     sites = next((r for r in study.regions if r.kind == "bone"), None)
     labels_meta = truth.get("labels", {})
