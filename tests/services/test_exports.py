@@ -118,7 +118,9 @@ def test_cli_end_to_end(
         return int(info.value.code or 0), out.out, out.err
 
     code, out, _ = run("db", "init", "--url", url, "--admin", "root", "--json")
-    assert code == 0 and json.loads(out)["revision"] == "0001"
+    from radiotrial.registry import head_revision
+
+    assert code == 0 and json.loads(out)["revision"] == head_revision()
     assert json.loads(run("db", "status", "--url", url, "--json")[1])["up_to_date"] is True
     code, out, err = run(
         "user",

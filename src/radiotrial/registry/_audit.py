@@ -15,6 +15,7 @@ UPDATE and DELETE on the table, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -33,6 +34,7 @@ __all__ = [
     "AuditReport",
     "append_audit",
     "audited_create",
+    "audited_create_all",
     "audited_delete",
     "audited_update",
     "entry_hash",
@@ -43,8 +45,9 @@ __all__ = [
 
 GENESIS_HASH = "0" * 64
 
-# never copied into the audit trail (a password hash is a secret even when salted)
-_REDACTED = frozenset({"password_hash"})
+# never copied into the audit trail: a password hash is a secret even when salted, and a kept
+# identity key would let anyone holding the vault key test whether a purged person was here
+_REDACTED = frozenset({"password_hash", "key_hash"})
 
 Action = Literal[
     "create", "update", "delete", "read", "purge", "sign", "login", "migrate", "export"
@@ -52,13 +55,25 @@ Action = Literal[
 
 
 def snapshot(obj: Base) -> dict[str, Any]:
-    """Column values of a mapped object as JSON-ready data (ciphertext as its SHA-256)."""
+    """Column values of a mapped object as JSON-ready data (ciphertext as its SHA-256).
+
+    A model that lists columns in ``audit_digest`` (and has an ``audit_salt`` column) has them
+    replaced by one ``content_sha256`` = SHA-256 of the salt and their canonical JSON: the trail
+    verifies the values while the row exists, and holds nothing that can be read back (or
+    guessed: the salt is random and leaves with the row) once retention deletes it.
+    """
     mapper = sa_inspect(type(obj))
-    return {
+    digested: tuple[str, ...] = getattr(type(obj), "audit_digest", ())
+    data = {
         col.key: "***" if col.key in _REDACTED else to_jsonable(getattr(obj, col.key))
         for col in mapper.column_attrs
-        if col.key != "created_at"
+        if col.key not in ("created_at", "audit_salt") and col.key not in digested
     }
+    if digested:
+        content = canonical_json({k: getattr(obj, k) for k in digested})
+        salt = getattr(obj, "audit_salt")  # noqa: B009 (models without digests have none)
+        data["content_sha256"] = sha256_hex(f"{salt}|{content}")
+    return data
 
 
 def entry_hash(entry: AuditEntry | sa.Row[Any]) -> str:
@@ -134,20 +149,33 @@ def audited_create(
     reason: str | None = None,
 ) -> Base:
     """Insert ``obj`` and audit it (``new`` = all its columns)."""
-    session.add(obj)
-    session.flush()
-    identity = sa_inspect(obj).identity
-    append_audit(
-        session,
-        actor,
-        action="create",
-        table_name=obj.__tablename__,
-        record_id=identity[0] if identity else None,
-        subject_code=subject_code,
-        new=snapshot(obj),
-        reason=reason,
-    )
+    audited_create_all(session, actor, [obj], subject_code=subject_code, reason=reason)
     return obj
+
+
+def audited_create_all(
+    session: Session,
+    actor: Actor,
+    objs: Sequence[Base],
+    *,
+    subject_code: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Insert ``objs`` in one flush and audit each, in order (one entry per object)."""
+    session.add_all(objs)
+    session.flush()
+    for obj in objs:
+        identity = sa_inspect(obj).identity
+        append_audit(
+            session,
+            actor,
+            action="create",
+            table_name=obj.__tablename__,
+            record_id=identity[0] if identity else None,
+            subject_code=subject_code,
+            new=snapshot(obj),
+            reason=reason,
+        )
 
 
 def audited_update(

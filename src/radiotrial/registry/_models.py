@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
@@ -40,8 +41,12 @@ __all__ = [
     "EligibilityDecision",
     "Evidence",
     "Identity",
+    "IdentityKey",
     "ImagingSession",
     "Milestone",
+    "OutboxMail",
+    "Request",
+    "RequestContact",
     "Signature",
     "Subject",
     "User",
@@ -62,6 +67,7 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime(),
         dict[str, Any]: JSON(),
+        list[str]: JSON(),
     }
 
 
@@ -87,6 +93,11 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # set for a generated one-time password: the web app lets the account do nothing else
+    # until the password is changed
+    password_change_required: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class Subject(_Versioned, Base):
@@ -117,8 +128,7 @@ class Subject(_Versioned, Base):
 class Identity(_Versioned, Base):
     """Vault row: identifying data of one subject, AES-256-GCM encrypted.
 
-    ``person_hash`` and ``document_hash`` are HMAC-SHA256 of normalised name + birth date and of
-    the identity document; they find duplicates without decrypting anything.
+    Duplicates are found through the subject's :class:`IdentityKey` rows, never by decrypting.
     """
 
     __tablename__ = "identities"
@@ -129,8 +139,23 @@ class Identity(_Versioned, Base):
     key_id: Mapped[str] = mapped_column(String(16))
     nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
-    person_hash: Mapped[str] = mapped_column(String(64), index=True)
-    document_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class IdentityKey(Base):
+    """One keyed hash (HMAC-SHA256) of identifying data of a subject, for duplicate detection.
+
+    A subject has one per identifying combination the registry holds (normalised name alone;
+    name + birth date, name + e-mail, name + telephone; identity document). The HMAC input names
+    its combination, so equal hashes mean equal combinations; which combination matched is read
+    from the hashes of the new record, not stored here. The hash is redacted in the audit trail
+    (it is derived data, and a kept hash would let anyone with the key test a purged person).
+    """
+
+    __tablename__ = "identity_keys"
+    __table_args__ = (UniqueConstraint("subject_id", "key_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id", ondelete="CASCADE"))
+    key_hash: Mapped[str] = mapped_column(String(64), index=True)
 
 
 class Milestone(Base):
@@ -295,6 +320,112 @@ class DltAdjudication(_Versioned, Base):
     adjudicated_at: Mapped[datetime]
 
 
+class Request(_Versioned, Base):
+    """A pre-screening or consultation request as received on the portal (pseudonymous).
+
+    The public ``reference`` has one form for every request, whatever the registry holds; the
+    request belongs to a subject (a new one, or the known person it matched). ``match`` says how:
+    ``new``, ``known`` (a keyed hash that identifies a person matched an open subject) or
+    ``possible`` (same name only: ``match_codes`` lists the subjects for staff to resolve).
+    Who sent it and the patient's name live in :class:`RequestContact` (vault). The answers and
+    logistics are audited as one salted digest (``content_sha256``), so the audit trail can
+    verify them while they exist and holds nothing readable once retention deletes the row.
+    """
+
+    __tablename__ = "requests"
+    __table_args__ = (
+        CheckConstraint("kind IN ('prescreening', 'consultation')", name="kind"),
+        CheckConstraint(
+            "requester_type IN ('patient', 'relative', 'physician')", name="requester_type"
+        ),
+        CheckConstraint("match IN ('new', 'known', 'possible')", name="match"),
+        CheckConstraint("resolution IN ('same', 'different')", name="resolution"),
+    )
+    audit_digest: ClassVar[tuple[str, ...]] = (
+        "answers",
+        "country",
+        "travel",
+        "interpreter",
+        "preferred_language",
+        "contact_channel",
+        "contact_time",
+        "time_zone",
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    form_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    subject_id: Mapped[int] = mapped_column(
+        ForeignKey("subjects.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    requester_type: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    answers: Mapped[dict[str, Any]]
+    country: Mapped[str] = mapped_column(String(2))
+    travel: Mapped[str] = mapped_column(String(16))
+    interpreter: Mapped[str] = mapped_column(String(16))
+    preferred_language: Mapped[str] = mapped_column(String(16))
+    contact_channel: Mapped[str] = mapped_column(String(16))
+    contact_time: Mapped[str] = mapped_column(String(16))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    consents: Mapped[dict[str, Any]]
+    match: Mapped[str] = mapped_column(String(16))
+    match_codes: Mapped[list[str]]
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None]
+    handled_at: Mapped[datetime | None]
+    handled_by: Mapped[str | None] = mapped_column(String(64))
+    handling_note: Mapped[str | None] = mapped_column(Text)
+    audit_salt: Mapped[str] = mapped_column(String(32))
+
+
+class RequestContact(_Versioned, Base):
+    """Vault row: who sent a request and, where given, the patient's name and contacts.
+
+    AES-256-GCM sealed like :class:`Identity`, bound to the request's reference.
+    """
+
+    __tablename__ = "request_contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("requests.id", ondelete="CASCADE"), unique=True
+    )
+    key_id: Mapped[str] = mapped_column(String(16))
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class OutboxMail(Base):
+    """An e-mail that could not be (or was not to be) sent by SMTP yet.
+
+    The recipients are sealed with the vault (bound to ``mail_uid``); subject and body carry no
+    identity and no answers. A delivered message is deleted; retention deletes the messages of
+    a purged request with it.
+    """
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mail_uid: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8))
+    reference: Mapped[str | None] = mapped_column(String(16))
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("requests.id", ondelete="CASCADE"), index=True
+    )
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    headers: Mapped[dict[str, Any]]
+    key_id: Mapped[str] = mapped_column(String(16))
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
+    recipients: Mapped[bytes] = mapped_column(LargeBinary)
+    queued_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[datetime | None]
+
+
 class Signature(Base):
     """An electronic signature bound to one version of one record by its canonical hash.
 
@@ -353,6 +484,10 @@ AUDITED_TABLES: dict[str, type[Base]] = {
     for m in (
         Subject,
         Identity,
+        IdentityKey,
+        Request,
+        RequestContact,
+        OutboxMail,
         Evidence,
         EligibilityDecision,
         Cohort,

@@ -2,10 +2,16 @@
 
 Names, contacts, identity documents, nationality and preferred language are serialised as
 canonical JSON and sealed with AES-256-GCM (NIST SP 800-38D; 96-bit random nonce) under a key
-derived from the master key with HKDF-SHA256 (RFC 5869). The subject code and key id are bound
-as additional authenticated data, so a ciphertext moved to another subject fails to open.
-Duplicate detection uses HMAC-SHA256 (RFC 2104) under a second HKDF-derived key over normalised
-name + birth date and over the identity document, so duplicates are found without decrypting.
+derived from the master key with HKDF-SHA256 (RFC 5869). What a ciphertext belongs to (the
+subject code, a request's reference, an e-mail's id) and the key id are bound as additional
+authenticated data, so a ciphertext moved to another record fails to open. The same sealing
+holds who sent a portal request (:class:`RequestContactRecord`) and the recipients of unsent
+e-mail.
+
+Duplicate detection uses HMAC-SHA256 (RFC 2104) under a second HKDF-derived key
+(:meth:`Vault.person_keys`): combinations that identify a person (normalised name + birth date,
++ e-mail or + telephone; the identity document) are *strong* keys; the normalised name alone is
+only a *possible* match, because different people share names (two patients called 王芳).
 
 The master key (32 random bytes, URL-safe base64) comes from ``$RADIOTRIAL_VAULT_KEY`` or from
 the file named by ``$RADIOTRIAL_VAULT_KEY_FILE`` (readable by its owner only); it is never
@@ -38,12 +44,36 @@ from radiotrial.errors import ValidationError
 from radiotrial.registry._errors import VaultError
 from radiotrial.registry._types import canonical_json
 
-__all__ = ["KEY_ENV", "KEY_FILE_ENV", "IdentityRecord", "Vault", "generate_key"]
+__all__ = [
+    "KEY_ENV",
+    "KEY_FILE_ENV",
+    "ContactPerson",
+    "IdentityRecord",
+    "PersonKeys",
+    "RequestContactRecord",
+    "Vault",
+    "generate_key",
+]
 
 KEY_ENV = "RADIOTRIAL_VAULT_KEY"
 KEY_FILE_ENV = "RADIOTRIAL_VAULT_KEY_FILE"
 
 Short = Annotated[str, Field(min_length=1, max_length=200)]
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9 ()\-]{6,24}$")]
+
+
+def _first_error(
+    exc: pydantic.ValidationError, prefix: str, shown_fields: tuple[str, ...]
+) -> ValidationError:
+    """The first pydantic error as a :class:`ValidationError`; values shown only for codes."""
+    err = exc.errors(include_url=False)[0]
+    field = ".".join(str(p) for p in err["loc"]) or prefix
+    value = err.get("input") if err["type"] != "missing" else ...
+    shown = value if field in shown_fields else "***"
+    if isinstance(value, dict):
+        shown = ...
+    return ValidationError(f"{prefix}.{field}", shown, err["msg"].removeprefix("Value error, "))
 
 
 class IdentityRecord(BaseModel):
@@ -59,8 +89,8 @@ class IdentityRecord(BaseModel):
     given_name: Short | None = None
     name_native: Short | None = None
     date_of_birth: date | None = None
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
-    phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()\-]{6,24}$")] | None = None
+    email: Email | None = None
+    phone: Phone | None = None
     address: Annotated[str, Field(max_length=500)] | None = None
     document_type: Literal["passport", "national_id", "residence_permit", "other"] | None = None
     document_number: Annotated[str, Field(pattern=r"^[A-Za-z0-9\-]{4,32}$")] | None = None
@@ -84,15 +114,40 @@ class IdentityRecord(BaseModel):
         try:
             return cls.model_validate(data)
         except pydantic.ValidationError as exc:
-            err = exc.errors(include_url=False)[0]
-            field = ".".join(str(p) for p in err["loc"]) or "identity"
-            value = err.get("input") if err["type"] != "missing" else ...
-            shown = "***" if field not in ("preferred_language", "document_type") else value
-            if isinstance(value, dict):
-                shown = ...
-            raise ValidationError(
-                f"identity.{field}", shown, err["msg"].removeprefix("Value error, ")
-            ) from None
+            raise _first_error(exc, "identity", ("preferred_language", "document_type")) from None
+
+
+class ContactPerson(BaseModel):
+    """A person as a portal request names them: one full name and the contacts given."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    full_name: Short
+    email: Email | None = None
+    phone: Phone | None = None
+
+
+class RequestContactRecord(BaseModel):
+    """Who sent a request (with at least one contact) and, where given, the patient."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    requester: ContactPerson
+    patient: ContactPerson | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _reachable(self) -> RequestContactRecord:
+        if self.requester.email is None and self.requester.phone is None:
+            raise ValueError("give at least one contact of the requester: email or phone")
+        return self
+
+    @classmethod
+    def parse(cls, data: dict[str, object]) -> RequestContactRecord:
+        """Validate ``data``; raises :class:`ValidationError` naming the first bad field."""
+        try:
+            return cls.model_validate(data)
+        except pydantic.ValidationError as exc:
+            raise _first_error(exc, "contact", ()) from None
 
 
 def _normalise(text: str | None) -> str:
@@ -100,6 +155,25 @@ def _normalise(text: str | None) -> str:
     if not text:
         return ""
     return re.sub(r"[\s\-'.’·]", "", unicodedata.normalize("NFKC", text).casefold())
+
+
+def _phone_digits(phone: str) -> str:
+    """The digits of a telephone number, international prefix ``00`` read as ``+``."""
+    digits = re.sub(r"\D", "", phone)
+    return digits[2:] if digits.startswith("00") else digits
+
+
+class PersonKeys(BaseModel):
+    """Keyed hashes of one person's data: ``strong`` maps each hash to what it combines."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    strong: dict[str, str]
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return (self.name, *self.strong)
 
 
 def generate_key() -> str:
@@ -163,44 +237,117 @@ class Vault:
             raise VaultError(f"{path}: vault key file is readable by others; chmod 600 it")
         return cls(_decode_key(path.read_text("ascii"), str(path)))
 
-    def _aad(self, subject_code: str) -> bytes:
-        return f"radiotrial-identity|{subject_code}|{self.key_id}".encode()
+    def _seal(self, data: object, aad: str) -> tuple[bytes, bytes]:
+        nonce = secrets.token_bytes(12)
+        plain = canonical_json(data).encode("utf-8")
+        return nonce, AESGCM(self._enc).encrypt(nonce, plain, aad.encode())
+
+    def _open(self, nonce: bytes, ciphertext: bytes, aad: str, key_id: str, what: str) -> object:
+        if key_id != self.key_id:
+            raise VaultError(f"{what} was sealed with key {key_id}, this key is {self.key_id}")
+        try:
+            plain = AESGCM(self._enc).decrypt(nonce, ciphertext, aad.encode())
+        except InvalidTag:
+            raise VaultError(f"{what} fails authentication (tampered or moved)") from None
+        return json.loads(plain)
 
     def seal(self, record: IdentityRecord, subject_code: str) -> tuple[bytes, bytes]:
         """Encrypt ``record`` for ``subject_code``; returns ``(nonce, ciphertext)``."""
-        nonce = secrets.token_bytes(12)
-        plain = canonical_json(record.model_dump(mode="json")).encode("utf-8")
-        return nonce, AESGCM(self._enc).encrypt(nonce, plain, self._aad(subject_code))
+        return self._seal(record.model_dump(mode="json"), self._identity_aad(subject_code))
 
     def open(
         self, nonce: bytes, ciphertext: bytes, subject_code: str, key_id: str
     ) -> IdentityRecord:
         """Decrypt and authenticate; raises :class:`VaultError` on a wrong key or tampering."""
-        if key_id != self.key_id:
-            raise VaultError(
-                f"identity of {subject_code} was sealed with key {key_id}, "
-                f"this key is {self.key_id}"
-            )
-        try:
-            plain = AESGCM(self._enc).decrypt(nonce, ciphertext, self._aad(subject_code))
-        except InvalidTag:
-            raise VaultError(
-                f"identity of {subject_code} fails authentication (tampered or moved)"
-            ) from None
-        return IdentityRecord.model_validate(json.loads(plain))
+        data = self._open(
+            nonce, ciphertext, self._identity_aad(subject_code), key_id,
+            f"identity of {subject_code}",
+        )  # fmt: skip
+        return IdentityRecord.model_validate(data)
+
+    def _identity_aad(self, subject_code: str) -> str:
+        return f"radiotrial-identity|{subject_code}|{self.key_id}"
+
+    def seal_contact(self, record: RequestContactRecord, reference: str) -> tuple[bytes, bytes]:
+        """Encrypt who sent the request ``reference``; returns ``(nonce, ciphertext)``."""
+        aad = f"radiotrial-request-contact|{reference}|{self.key_id}"
+        return self._seal(record.model_dump(mode="json"), aad)
+
+    def open_contact(
+        self, nonce: bytes, ciphertext: bytes, reference: str, key_id: str
+    ) -> RequestContactRecord:
+        """Decrypt and authenticate a request's contact record."""
+        aad = f"radiotrial-request-contact|{reference}|{self.key_id}"
+        data = self._open(nonce, ciphertext, aad, key_id, f"contact of request {reference}")
+        return RequestContactRecord.model_validate(data)
+
+    def seal_recipients(self, addresses: tuple[str, ...], mail_uid: str) -> tuple[bytes, bytes]:
+        """Encrypt the recipient addresses of a queued e-mail."""
+        return self._seal(list(addresses), f"radiotrial-outbox|{mail_uid}|{self.key_id}")
+
+    def open_recipients(
+        self, nonce: bytes, ciphertext: bytes, mail_uid: str, key_id: str
+    ) -> tuple[str, ...]:
+        """Decrypt and authenticate the recipients of a queued e-mail."""
+        aad = f"radiotrial-outbox|{mail_uid}|{self.key_id}"
+        data = self._open(nonce, ciphertext, aad, key_id, f"recipients of e-mail {mail_uid}")
+        if not isinstance(data, list) or not all(isinstance(a, str) for a in data):
+            raise VaultError(f"recipients of e-mail {mail_uid} are not a list of addresses")
+        return tuple(data)
 
     def _hmac(self, text: str) -> str:
         return hmac.new(self._mac, text.encode("utf-8"), hashlib.sha256).hexdigest()
 
-    def person_hash(self, record: IdentityRecord) -> str:
-        """Keyed hash of normalised family name, given name and birth date."""
-        dob = record.date_of_birth.isoformat() if record.date_of_birth else ""
-        parts = (_normalise(record.family_name), _normalise(record.given_name), dob)
-        return self._hmac("person|" + "|".join(parts))
+    def person_keys(
+        self,
+        family_name: str,
+        given_name: str | None = None,
+        *,
+        date_of_birth: date | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        document: tuple[str, str, str] | None = None,
+    ) -> PersonKeys:
+        """Keyed hashes for duplicate detection.
 
-    def document_hash(self, record: IdentityRecord) -> str | None:
-        """Keyed hash of the identity document (type, country, number), or None."""
-        if record.document_number is None:
-            return None
-        parts = (record.document_type or "", record.document_country or "")
-        return self._hmac("document|" + "|".join(parts) + "|" + _normalise(record.document_number))
+        Names are NFKC-normalised, case-folded and stripped of spaces, hyphens, dots and
+        apostrophes; e-mail is case-folded; a telephone number is reduced to its digits.
+        ``document`` is ``(type, country, number)``. The name-only key is the name + birth
+        date key with an empty date (registries from before identity keys existed hold exactly
+        those hashes).
+        """
+        name = f"{_normalise(family_name)}|{_normalise(given_name)}"
+        strong: dict[str, str] = {}  # strongest first: a match reports the first it shares
+        if date_of_birth is not None:
+            strong[self._hmac(f"person|{name}|{date_of_birth.isoformat()}")] = "name and birth date"
+        if document is not None:
+            doc_type, country, number = document
+            key = self._hmac(f"document|{doc_type}|{country}|{_normalise(number)}")
+            strong[key] = "identity document"
+        if email:
+            strong[self._hmac(f"person-email|{name}|{email.strip().casefold()}")] = (
+                "name and e-mail"
+            )
+        if phone and _phone_digits(phone):
+            strong[self._hmac(f"person-phone|{name}|{_phone_digits(phone)}")] = "name and telephone"
+        return PersonKeys(name=self._hmac(f"person|{name}|"), strong=strong)
+
+    def identity_keys(self, record: IdentityRecord) -> PersonKeys:
+        """:meth:`person_keys` of an identity record."""
+        document = None
+        if record.document_number is not None:
+            document = (
+                record.document_type or "", record.document_country or "", record.document_number
+            )  # fmt: skip
+        return self.person_keys(
+            record.family_name,
+            record.given_name,
+            date_of_birth=record.date_of_birth,
+            email=record.email,
+            phone=record.phone,
+            document=document,
+        )
+
+    def contact_keys(self, person: ContactPerson) -> PersonKeys:
+        """:meth:`person_keys` of a person named in a portal request (one full-name field)."""
+        return self.person_keys(person.full_name, email=person.email, phone=person.phone)

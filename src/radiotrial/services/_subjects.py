@@ -22,7 +22,7 @@ from radiotrial.registry import (
     DuplicateSubjectError,
     EligibilityDecision,
     Evidence,
-    Identity,
+    IdentityKey,
     IdentityRecord,
     Milestone,
     Subject,
@@ -33,7 +33,7 @@ from radiotrial.registry import (
     sign_record,
     subject_rows,
 )
-from radiotrial.registry._audit import audited_create, audited_update
+from radiotrial.registry._audit import audited_create, audited_delete, audited_update
 from radiotrial.services._context import (
     PORTAL,
     ServiceContext,
@@ -41,6 +41,7 @@ from radiotrial.services._context import (
     identity_of,
     set_status,
 )
+from radiotrial.services._persons import add_keys, match_person, seal_identity
 from radiotrial.units import check_aware, convert, dimension_of
 
 __all__ = [
@@ -96,8 +97,10 @@ def register_prescreen(
     """Register a pre-screening contact request (a request, never a medical decision).
 
     The identity goes encrypted into the vault; the trial side gets a pseudonymous code in
-    status ``potential-candidate``. A person already registered (same keyed hash of name and
-    birth date, or of the identity document) raises :class:`DuplicateSubjectError`.
+    status ``potential-candidate``. A person already registered (a strong keyed hash: name and
+    birth date, e-mail or telephone, or the identity document) raises
+    :class:`DuplicateSubjectError`; a person who only shares a name is registered (portal
+    requests show staff such a possible match, see :func:`file_request`).
     """
     actor = actor or Actor(PORTAL, PORTAL)
     require_permission(actor, "prescreen.register")
@@ -113,21 +116,12 @@ def register_prescreen(
             "consents.contact", consents.get("contact"), "consent to be contacted is required"
         )
     vault = ctx.get_vault()
-    person_hash = vault.person_hash(record)
-    document_hash = vault.document_hash(record)
+    keys = vault.identity_keys(record)
     now = ctx.now()
     with ctx.registry.write() as session:
-        clauses = [Identity.person_hash == person_hash]
-        if document_hash is not None:
-            clauses.append(Identity.document_hash == document_hash)
-        dup = session.execute(
-            sa.select(Subject.code, Identity.person_hash)
-            .join(Identity, Identity.subject_id == Subject.id)
-            .where(sa.or_(*clauses))
-        ).first()
-        if dup is not None:
-            basis = "name and birth date" if dup[1] == person_hash else "identity document"
-            raise DuplicateSubjectError(dup[0], basis)
+        match = match_person(session, keys)
+        if match.kind == "known":
+            raise DuplicateSubjectError(match.codes[0], match.basis or "identity")
         code = _new_code()
         subject = Subject(
             code=code,
@@ -138,20 +132,8 @@ def register_prescreen(
             consents={k: bool(consents.get(k, False)) for k in CONSENT_KEYS},
         )
         audited_create(session, actor, subject, subject_code=code)
-        nonce, ciphertext = vault.seal(record, code)
-        audited_create(
-            session,
-            actor,
-            Identity(
-                subject_id=subject.id,
-                key_id=vault.key_id,
-                nonce=nonce,
-                ciphertext=ciphertext,
-                person_hash=person_hash,
-                document_hash=document_hash,
-            ),
-            subject_code=code,
-        )
+        seal_identity(session, actor, vault, subject, record)
+        add_keys(session, actor, subject, keys, reason=None)
         audited_create(
             session,
             actor,
@@ -187,7 +169,9 @@ def reveal_identity(ctx: ServiceContext, actor: Actor, code: str, *, reason: str
         subject = get_subject(session, code)
         row = identity_of(session, subject)
         if row is None:
-            raise ValidationError("subject", code, "no identity data (purged)")
+            raise ValidationError(
+                "subject", code, "no identity data (purged, or not given with the request)"
+            )
         record = vault.open(row.nonce, row.ciphertext, code, row.key_id)
         append_audit(
             session,
@@ -216,20 +200,24 @@ def correct_identity(
         old = vault.open(row.nonce, row.ciphertext, code, row.key_id)
         new = IdentityRecord.parse({**old.model_dump(), **changes})
         nonce, ciphertext = vault.seal(new, code)
+        why = f"{reason} (fields: {', '.join(sorted(changes))})"
         audited_update(
             session,
             actor,
             row,
-            {
-                "nonce": nonce,
-                "ciphertext": ciphertext,
-                "key_id": vault.key_id,
-                "person_hash": vault.person_hash(new),
-                "document_hash": vault.document_hash(new),
-            },
-            reason=f"{reason} (fields: {', '.join(sorted(changes))})",
+            {"nonce": nonce, "ciphertext": ciphertext, "key_id": vault.key_id},
+            reason=why,
             subject_code=code,
         )
+        # the keys follow the correction: the old name or contact no longer finds this person
+        stale = vault.identity_keys(old).all
+        for key in session.execute(
+            sa.select(IdentityKey).where(
+                IdentityKey.subject_id == subject.id, IdentityKey.key_hash.in_(stale)
+            )
+        ).scalars():
+            audited_delete(session, actor, key, reason=why, subject_code=code)
+        add_keys(session, actor, subject, vault.identity_keys(new), reason=why)
 
 
 def take_forward(ctx: ServiceContext, actor: Actor, code: str, *, note: str | None = None) -> None:

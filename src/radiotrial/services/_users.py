@@ -1,4 +1,8 @@
-"""User accounts: create, authenticate, deactivate."""
+"""User accounts: create, authenticate, change password, deactivate.
+
+An account created with a generated one-time password is marked ``password_change_required``;
+the web app lets it do nothing but choose its own password (:func:`change_password`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from radiotrial.registry import (
     Actor,
     AuthenticationError,
     User,
+    append_audit,
     hash_password,
     password_needs_rehash,
     permission_matrix,
@@ -18,7 +23,13 @@ from radiotrial.registry import (
 from radiotrial.registry._audit import audited_create, audited_update
 from radiotrial.services._context import PORTAL, ServiceContext
 
-__all__ = ["authenticate", "create_user", "deactivate_user"]
+__all__ = [
+    "authenticate",
+    "change_password",
+    "create_user",
+    "deactivate_user",
+    "password_change_required",
+]
 
 BOOTSTRAP = Actor("bootstrap", "admin", "first administrator set-up")
 
@@ -31,8 +42,13 @@ def create_user(
     full_name: str,
     role: str,
     password: str,
+    one_time: bool = False,
 ) -> Actor:
-    """Create an account (Argon2id password hash). ``actor=None`` only for the first admin."""
+    """Create an account (Argon2id password hash). ``actor=None`` only for the first admin.
+
+    ``one_time``: the password was generated and shown once; it must be changed at the first
+    sign-in.
+    """
     if role not in permission_matrix().roles or role == PORTAL:
         raise ValidationError("role", role, "unknown role (portal is a system role, not a login)")
     if not username.strip() or len(username) > 64:
@@ -57,6 +73,7 @@ def create_user(
             role=role,
             password_hash=password_hash,
             active=True,
+            password_change_required=one_time,
         )
         audited_create(session, actor, user)
     return Actor(username, role, full_name)
@@ -73,6 +90,52 @@ def authenticate(ctx: ServiceContext, username: str, password: str) -> Actor:
         if password_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         return Actor(user.username, user.role, user.full_name)
+
+
+def password_change_required(ctx: ServiceContext, username: str) -> bool:
+    """Whether ``username`` still has a one-time password (unknown accounts: False)."""
+    with ctx.registry.read() as session:
+        flag = session.execute(
+            sa.select(User.password_change_required).where(User.username == username)
+        ).scalar_one_or_none()
+    return bool(flag)
+
+
+def change_password(
+    ctx: ServiceContext, actor: Actor, *, current_password: str, new_password: str
+) -> None:
+    """Replace the acting user's password (the current one re-checked; Argon2id; audited).
+
+    The new password must satisfy the policy and differ from the current one; a one-time
+    password is then no longer required to change.
+    """
+    if new_password == current_password:
+        raise ValidationError("new_password", "***", "must differ from the current password")
+    new_hash = hash_password(new_password)  # the policy check, before any write
+    with ctx.registry.write() as session:
+        user = session.execute(
+            sa.select(User).where(User.username == actor.username)
+        ).scalar_one_or_none()
+        if (
+            user is None
+            or not user.active
+            or not verify_password(user.password_hash, current_password)
+        ):
+            raise AuthenticationError("the current password is wrong")
+        was_required = user.password_change_required
+        user.password_hash = new_hash
+        user.password_change_required = False
+        # the hash itself is never audited: record that it changed
+        append_audit(
+            session,
+            actor,
+            action="update",
+            table_name="users",
+            record_id=user.id,
+            old={"password_hash": "***", "password_change_required": was_required},
+            new={"password_hash": "*** (changed)", "password_change_required": False},
+            reason="password changed by its owner",
+        )
 
 
 def deactivate_user(ctx: ServiceContext, actor: Actor, username: str, *, reason: str) -> None:
