@@ -235,6 +235,7 @@ EXPECTED = {
         "outbox.manage",
     },
     "portal": {"prescreen.register", "outbox.queue"},
+    "retention": {"prescreen.purge"},
 }
 
 

@@ -25,7 +25,6 @@ def settings(**overrides: Any) -> Any:
         "secret_key": SECRET,
         "form_rate_limit": 1000,
         "smtp_url": None,
-        "outbox_dir": overrides.pop("outbox_dir", Path("/nonexistent-outbox")),
     }
     base.update(overrides)
     return load_settings(**base)
@@ -141,7 +140,7 @@ def db_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def services_app(db_url: str, vault_key: str, tmp_path: Path) -> Any:
-    app = create_app(settings(db_url=db_url, vault_key=vault_key, outbox_dir=tmp_path / "outbox"))
+    app = create_app(settings(db_url=db_url, vault_key=vault_key))
     assert isinstance(app.state.web.backend, ServicesBackend)
     return app
 
@@ -166,15 +165,32 @@ def staff_app(services_app: Any) -> Any:
     return services_app
 
 
+def login_form(client: TestClient) -> dict[str, str]:
+    """The sign-in form's CSRF token (its cookie is now in ``client``)."""
+    return {"csrf_token": csrf_token(client.get("/staff/login").text)}
+
+
 def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     """Sign in through the form; return the session's CSRF token."""
     r = client.post(
-        "/staff/login", data={"username": username, "password": password}, follow_redirects=True
+        "/staff/login",
+        data={**login_form(client), "username": username, "password": password},
+        follow_redirects=True,
     )
     assert r.status_code == 200, r.text[:500]
     match = re.search(r'name="csrf_token" value="([^"]+)"', r.text)
     assert match
     return match.group(1)
+
+
+def change_password(client: TestClient, csrf: str, current: str, new: str) -> Any:
+    """Post the password change form of the signed-in session."""
+    return client.post(
+        "/staff/password",
+        data={"csrf_token": csrf, "current_password": current, "new_password": new,
+              "repeat_password": new},
+        follow_redirects=False,
+    )  # fmt: skip
 
 
 def api_token(client: TestClient, username: str) -> dict[str, str]:

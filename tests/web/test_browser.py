@@ -58,7 +58,6 @@ def live_server(
             db_url=db_url,
             vault_key=vault_key,
             smtp_url=mailbox.url,
-            outbox_dir=tmp_path / "outbox",
             dosimetry_dir=tmp_path / "dosimetry",
             public_base_url=f"http://127.0.0.1:{port}",
         )

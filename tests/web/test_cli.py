@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from radiotrial.cli import app
 from radiotrial.registry import Actor
-from radiotrial.services import authenticate
+from radiotrial.services import authenticate, password_change_required
 from radiotrial.web import create_app, load_settings
 
 
@@ -28,6 +28,7 @@ def test_serve_check_creates_schema_and_one_time_admin(
     assert match, first.output
     ctx = create_app(load_settings(db_url=url)).state.services
     assert authenticate(ctx, "admin", match.group(1)) == Actor("admin", "admin", "Administrator")
+    assert password_change_required(ctx, "admin")  # printed once: changed at first sign-in
     second = runner.invoke(app, ["serve", "--db", url, "--check", "--json"])
     assert second.exit_code == 0
     info = json.loads(second.output[second.output.index("{") :])
@@ -53,7 +54,7 @@ def test_serve_seed_demo_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     staff pages show the seeded study (dosimetry recorded without run folders included)."""
     from fastapi.testclient import TestClient
 
-    from .conftest import login
+    from .conftest import PASSWORD, change_password, login
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RADIOTRIAL_SECRET_KEY", "s" * 40)
@@ -75,8 +76,14 @@ def test_serve_seed_demo_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     webapp = create_app(load_settings(db_url=url))
     ctx = webapp.state.services
     assert authenticate(ctx, "admin", "admin password 12345").role == "admin"
+    assert not password_change_required(ctx, "admin")  # chosen by the operator
     with TestClient(webapp) as c:
-        login(c, "physicist", staff_password.group(1))
+        csrf = login(c, "physicist", staff_password.group(1))
+        # a generated one-time password opens nothing but the password change
+        r = c.get("/staff/escalation", follow_redirects=False)
+        assert (r.status_code, r.headers["location"]) == (303, "/staff/password")
+        r = change_password(c, csrf, staff_password.group(1), PASSWORD)
+        assert r.status_code == 303, r.text
         esc = c.get("/staff/escalation").text
         code = re.search(r'href="/staff/subjects/(RT-[0-9A-Z]+)"', esc)
         assert code and "Recommendation:" in esc

@@ -54,7 +54,9 @@ def test_submission_gives_reference_next_steps_and_retention(
     if lang == "zh":
         assert "接下来会怎样" in text and f"{days:g}天" in text
     else:
-        assert "What happens next" in text and f"up to {days:g} days" in text
+        assert (
+            "What happens next" in text and f"deleted {days:g} days after your last request" in text
+        )
     assert r.headers["cache-control"] == "no-store"
 
 

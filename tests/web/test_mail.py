@@ -55,7 +55,7 @@ def test_english_consultation_confirmation_is_in_english(
     (confirm,) = [m for rc, m in mailbox.messages if "li.hua@example.com" in rc]
     text = confirm.get_content()  # type: ignore[attr-defined]
     assert f"Your reference number: {ref}" in text
-    assert "What happens next" in text and "up to 180 days" in text
+    assert "What happens next" in text and "deleted 180 days after your last request" in text
 
 
 def test_no_email_no_confirmation(mailbox: Mailbox, memory: MemoryBackend) -> None:

@@ -22,7 +22,7 @@ def trial(tmp_path: Path) -> Any:
     """An app on a fresh SQLite registry, one account per role, a controllable clock."""
     url = f"sqlite:///{tmp_path / 'registry.db'}"
     upgrade(url)
-    app = create_app(settings(db_url=url, vault_key=generate_key(), outbox_dir=tmp_path / "out",
+    app = create_app(settings(db_url=url, vault_key=generate_key(),
                               dosimetry_dir=tmp_path / "dosimetry"))  # fmt: skip
     ctx = app.state.services
     clock = Clock()

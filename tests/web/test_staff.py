@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from radiotrial.registry import Actor, permission_matrix
 from radiotrial.web._auth import SessionStore, TokenSigner
 
-from .conftest import ROLES, SECRET, api_token, login, reference_of, submit
+from .conftest import ROLES, SECRET, api_token, login, login_form, reference_of, submit
 
 # a complete, eligible screening record for the bundled protocol's criteria
 ELIGIBLE: list[tuple[str, object, str | None, str | None]] = [
@@ -59,16 +59,27 @@ def _evidence(observed: datetime) -> list[dict[str, Any]]:
     ]
 
 
+def subject_of(client: TestClient, reference: str) -> str:
+    """The subject a request belongs to, as its staff page links it."""
+    page = client.get(f"/staff/requests/{reference}")
+    assert page.status_code == 200, page.text[:300]
+    match = re.search(r'id="subject-link" href="/staff/subjects/(RT-[0-9A-Z]+)"', page.text)
+    assert match
+    return match.group(1)
+
+
 def test_request_to_enrolment(staff_app: Any) -> None:
     with TestClient(staff_app) as public:
-        ref = reference_of(submit(public, "zh").text)
+        req = reference_of(submit(public, "zh").text)
     with TestClient(staff_app) as coord:
         csrf = login(coord, "coordinator")
         queue = coord.get("/staff/")
-        assert ref in queue.text
-        # the e-mail link leads to the request
-        page = coord.get(f"/staff/requests/{ref}")
+        assert req in queue.text
+        # the e-mail link leads to the request, and the request to its subject
+        ref = subject_of(coord, req)
+        page = coord.get(f"/staff/subjects/{ref}")
         assert f"Subject {ref}" in page.text and "potential-candidate" in page.text
+        assert f'href="/staff/requests/{req}"' in page.text
         r = coord.post(
             f"/staff/subjects/{ref}/forward",
             data={"csrf_token": csrf, "to": "screening", "note": "called back"},
@@ -157,7 +168,7 @@ def _routes(app: Any) -> list[tuple[str, str, str]]:
 def _url(path: str) -> str:
     """A concrete URL for a route pattern (the refusal comes before any lookup)."""
     for name, value in (("{code}", "RT-00000000"), ("{cycle}", "1"), ("{aespid}", "1"),
-                        ("{name}", "dvh.png")):  # fmt: skip
+                        ("{name}", "dvh.png"), ("{reference}", "PS-0000-0000")):  # fmt: skip
         path = path.replace(name, value)
     assert "{" not in path, path
     return path
@@ -197,20 +208,23 @@ def test_every_route_refuses_anonymous_and_wrong_roles(staff_app: Any) -> None:
 
 def test_login_throttling(staff_app: Any) -> None:
     with TestClient(staff_app) as c:
+        form = login_form(c)
         codes = [
-            c.post("/staff/login", data={"username": "coordinator", "password": "nope"}).status_code
+            c.post(
+                "/staff/login", data={**form, "username": "coordinator", "password": "nope"}
+            ).status_code
             for _ in range(6)
         ]
         assert codes == [401] * 5 + [429]
         # even the right password waits until the lock-out ends
-        r = c.post("/staff/login", data={"username": "coordinator",
+        r = c.post("/staff/login", data={**form, "username": "coordinator",
                                          "password": "correct horse battery staple 7"})  # fmt: skip
         assert r.status_code == 429
 
 
 def test_session_cookie_flags_and_logout(staff_app: Any) -> None:
     with TestClient(staff_app) as c:
-        r = c.post("/staff/login", data={"username": "monitor",
+        r = c.post("/staff/login", data={**login_form(c), "username": "monitor",
                                          "password": "correct horse battery staple 7"},
                    follow_redirects=False)  # fmt: skip
         cookie = r.headers["set-cookie"]
@@ -258,9 +272,10 @@ def test_api_tokens(staff_app: Any) -> None:
 @pytest.mark.parametrize("role", ["coordinator", "investigator"])
 def test_identity_read_is_audited(staff_app: Any, role: str) -> None:
     with TestClient(staff_app) as public:
-        ref = reference_of(submit(public, "en", full_name="Maria Rossi").text)
+        req = reference_of(submit(public, "en", full_name="Maria Rossi").text)
     with TestClient(staff_app) as c:
         csrf = login(c, role)
+        ref = subject_of(c, req)
         r = c.post(f"/staff/subjects/{ref}/identity",
                    data={"csrf_token": csrf, "reason": "call back"})  # fmt: skip
         assert "Maria Rossi" in r.text

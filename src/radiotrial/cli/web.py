@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ def _bootstrap_admin(ctx: Any) -> str | None:
     password = given or secrets.token_urlsafe(12)
     try:
         create_user(ctx, None, username="admin", full_name="Administrator", role="admin",
-                    password=password)  # fmt: skip
+                    password=password, one_time=not given)  # fmt: skip
     except AuthenticationError:  # accounts exist already: nothing to bootstrap
         return None
     return None if given else password
@@ -84,6 +85,30 @@ def _seed_demo(ctx: Any, dosimetry: str, n_cohorts: int, quiet: bool) -> dict[st
     return {"seeded": True, "summary": summary}
 
 
+RETENTION_ACTOR = ("retention", "retention", "scheduled retention purge")
+
+
+def _retention_loop(ctx: Any, every_s: float, stop: threading.Event) -> None:
+    """Run ``purge_prescreen`` now and every ``every_s`` seconds until ``stop`` is set."""
+    from radiotrial.errors import RadiotrialError
+    from radiotrial.registry import Actor
+    from radiotrial.services import purge_prescreen
+
+    log = logging.getLogger("radiotrial.retention")
+    actor = Actor(*RETENTION_ACTOR)
+    while not stop.is_set():
+        try:
+            result = purge_prescreen(ctx, actor)
+        except RadiotrialError as exc:  # e.g. no vault key: retried at the next run
+            log.error("retention purge failed: %s", exc)
+        else:
+            log.info(
+                "retention purge: %d person(s), %d request(s), %d unsent e-mail(s) removed",
+                len(result.purged), result.requests, result.outbox,
+            )  # fmt: skip
+        stop.wait(every_s)
+
+
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
@@ -121,6 +146,13 @@ def serve(
     ),
     check: bool = typer.Option(
         False, "--check", help="Build the app, print its configuration and exit (no server)."
+    ),
+    purge_every_h: float = typer.Option(
+        24.0,
+        "--purge-every-h",
+        min=0.0,
+        help="Run the retention purge (radiotrial registry purge) at start and every this many "
+        "hours while serving; 0 turns it off (then schedule the command yourself).",
     ),
     as_json: bool = json_option,
 ) -> None:
@@ -161,7 +193,8 @@ def serve(
         "mode": settings.mode,
         "database": app.state.services.registry.url if app.state.services else None,
         "schema_revision": revision,
-        "mail": repr(settings.smtp) if settings.smtp else f"outbox {settings.outbox_dir}",
+        "mail": repr(settings.smtp) if settings.smtp else "outbox table + log",
+        "retention_purge_every_h": purge_every_h or None,
         "vault_key_file": None if vault_file is None else str(vault_file),
     }
     if demo is not None:
@@ -187,7 +220,18 @@ def serve(
     if check:
         return
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    uvicorn.run(app, host=host, port=port, proxy_headers=settings.trust_forwarded_for)
+    stop = threading.Event()
+    if purge_every_h > 0 and app.state.services is not None:
+        threading.Thread(
+            target=_retention_loop,
+            args=(app.state.services, purge_every_h * 3600.0, stop),
+            name="radiotrial-retention",
+            daemon=True,
+        ).start()
+    try:
+        uvicorn.run(app, host=host, port=port, proxy_headers=settings.trust_forwarded_for)
+    finally:
+        stop.set()
 
 
 def _print_demo(demo: dict[str, Any]) -> None:

@@ -7,6 +7,8 @@ cycle interval, increasing dose levels, units of the right dimension) are checke
 
 from __future__ import annotations
 
+import re
+import zoneinfo
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -27,8 +29,12 @@ __all__ = [
     "Escalation",
     "ImagingSchedule",
     "OrganLimit",
+    "PatientInformation",
+    "PatientText",
+    "PlainCriteria",
     "Protocol",
     "Radiopharmaceutical",
+    "SafetyAdvice",
     "ScreeningTest",
     "Sourced",
     "TissueRadiobiology",
@@ -100,6 +106,16 @@ class Site(_Model):
     department: Text
     city: Text
     country: Text
+    time_zone: Text = Field(description="IANA time zone of the site (staff times, e-mails).")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _iana(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"time_zone {value!r} is not an IANA time zone") from None
+        return value
 
 
 class Radiopharmaceutical(_Model):
@@ -108,6 +124,7 @@ class Radiopharmaceutical(_Model):
     name: Text
     nuclide: Text
     ligand: Text
+    ligand_name: Text = Field(description="The ligand's short name for patients, e.g. NeoB.")
     target_receptor: Text
     companion_imaging: str | None = None
     source: SourceText
@@ -408,6 +425,54 @@ class Contact(_Model):
     placeholder: bool = False
 
 
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+class PatientText(_Model):
+    """A text for patients in both portal languages, approved with the protocol.
+
+    Patient-facing wording is reviewed by the ethics committee in each language it is shown
+    in, so both versions live in the protocol file rather than in a translation catalogue.
+    """
+
+    en: Text
+    zh: Text
+
+    @model_validator(mode="after")
+    def _same_placeholders(self) -> Self:
+        if set(_PLACEHOLDER.findall(self.en)) != set(_PLACEHOLDER.findall(self.zh)):
+            raise ValueError(f"en and zh use different placeholders: {self.en!r} / {self.zh!r}")
+        return self
+
+
+class PlainCriteria(PatientText):
+    """A plain-language statement summarising the structured criteria it names.
+
+    ``%(threshold)s`` in the text is filled with the threshold of its single criterion, so a
+    number is written once, in the criterion.
+    """
+
+    criteria: Annotated[list[Text], Field(min_length=1)]
+
+
+class SafetyAdvice(PatientText):
+    """One radiation-safety precaution as patients are told it, with its source."""
+
+    source: SourceText
+    assumption: bool = False
+
+
+class PatientInformation(_Model):
+    """What the public pages tell patients about the trial, in both languages."""
+
+    condition: PatientText = Field(description="The disease the trial is for, in plain words.")
+    inclusion: Annotated[list[PlainCriteria], Field(min_length=1)]
+    exclusion: list[PlainCriteria] = Field(default_factory=list)
+    radiation_safety: Annotated[list[SafetyAdvice], Field(min_length=1)]
+    source: SourceText
+    assumption: bool = False
+
+
 class Retention(_Model):
     prescreen_contact_data: Sourced
 
@@ -441,6 +506,7 @@ class Protocol(_Model):
     imaging_schedule: ImagingSchedule
     contacts: Annotated[list[Contact], Field(min_length=1)]
     retention: Retention
+    patient_information: PatientInformation
 
     @model_validator(mode="after")
     def _cross_field(self) -> Self:
@@ -457,11 +523,50 @@ class Protocol(_Model):
             raise ValueError("dlt.evaluated_cycles names a cycle beyond treatment.max_cycles")
         if self.escalation.max_sample_size < self.escalation.cohort_size:
             raise ValueError("escalation.max_sample_size is smaller than one cohort")
+        self._check_plain_criteria()
         handled = {h for c in self.contacts for h in c.handles}
         missing = {"prescreening", "consultation"} - handled
         if missing:
             raise ValueError(f"contacts: nobody handles {sorted(missing)} requests")
         return self
+
+    def _check_plain_criteria(self) -> None:
+        info = self.patient_information
+        for kind, plain, criteria in (
+            ("inclusion", info.inclusion, self.eligibility.inclusion),
+            ("exclusion", info.exclusion, self.eligibility.exclusion),
+        ):
+            by_id = {c.id: c for c in criteria}
+            for i, item in enumerate(plain):
+                unknown = [c for c in item.criteria if c not in by_id]
+                if unknown:
+                    raise ValueError(
+                        f"patient_information.{kind}[{i}] names {unknown}, which are not "
+                        f"{kind} criteria"
+                    )
+                if "threshold" in _PLACEHOLDER.findall(item.en):
+                    value = by_id[item.criteria[0]].threshold
+                    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+                    if len(item.criteria) != 1 or not numeric:
+                        raise ValueError(
+                            f"patient_information.{kind}[{i}]: %(threshold)s needs exactly one "
+                            "criterion with a numeric threshold"
+                        )
+
+    def plain_criteria(self, kind: Literal["inclusion", "exclusion"]) -> list[PatientText]:
+        """The plain-language statements with ``%(threshold)s`` filled from their criterion."""
+        criteria = {c.id: c for c in (*self.eligibility.inclusion, *self.eligibility.exclusion)}
+        out = []
+        for item in getattr(self.patient_information, kind):
+            value = criteria[item.criteria[0]].threshold
+            fill = {"threshold": f"{value:g}" if isinstance(value, int | float) else ""}
+            out.append(
+                PatientText(
+                    en=item.en % fill if "%(" in item.en else item.en,
+                    zh=item.zh % fill if "%(" in item.zh else item.zh,
+                )
+            )
+        return out
 
     def organ_limit(
         self, organ: str, quantity: Literal["absorbed_dose", "bed"]

@@ -1023,8 +1023,15 @@ class _Seeder:
 
 # --------------------------------------------------------------------------------------------
 def _create_staff(
-    ctx: ServiceContext, admin: Actor | None, admin_password: str, staff_password: str
+    ctx: ServiceContext,
+    admin: Actor | None,
+    admin_password: str,
+    staff_password: str,
+    *,
+    one_time: tuple[bool, bool],
 ) -> tuple[Actor, dict[str, Actor]]:
+    """The admin (unless given) and one account per demo role; ``one_time`` marks the admin's
+    and the staff's passwords as generated (to be changed at the first sign-in)."""
     if admin is None:
         try:
             admin = create_user(
@@ -1034,6 +1041,7 @@ def _create_staff(
                 full_name="Administrator",
                 role="admin",
                 password=admin_password,
+                one_time=one_time[0],
             )
         except AuthenticationError:
             raise ConflictError(
@@ -1050,7 +1058,13 @@ def _create_staff(
         )
     staff = {
         role: create_user(
-            ctx, admin, username=user, full_name=name, role=role, password=staff_password
+            ctx,
+            admin,
+            username=user,
+            full_name=name,
+            role=role,
+            password=staff_password,
+            one_time=one_time[1],
         )
         for role, (user, name) in DEMO_STAFF.items()
     }
@@ -1158,7 +1172,10 @@ def seed_demo_trial(
     staff_given = os.environ.get(STAFF_PASSWORD_ENV)
     staff_password = staff_given or secrets.token_urlsafe(12)
     # accounts are created now, at the real time of seeding
-    admin_actor, staff = _create_staff(ctx, admin, admin_password, staff_password)
+    admin_actor, staff = _create_staff(
+        ctx, admin, admin_password, staff_password,
+        one_time=(not admin_given, not staff_given),
+    )  # fmt: skip
     staff = {**staff, "admin": admin_actor}
 
     cohort_d = _FIRST_DOSE_D + (size - 1) + _REVIEW_AFTER_DOSE_D

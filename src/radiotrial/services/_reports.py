@@ -19,6 +19,7 @@ from radiotrial.registry import (
     ExportResult,
     ImagingSession,
     Milestone,
+    Request,
     append_audit,
     export_csv,
     export_odm,
@@ -34,7 +35,8 @@ __all__ = ["export_data", "subject_status", "verify_audit"]
 
 
 def subject_status(ctx: ServiceContext, actor: Actor, code: str) -> dict[str, Any]:
-    """Everything pseudonymous about one subject: status, milestones, cycles, AEs, signatures."""
+    """Everything pseudonymous about one subject: status, milestones, cycles, AEs, signatures,
+    and the references of its portal requests."""
     require_permission(actor, "trial.read")
     now = ctx.now()
     with ctx.registry.read() as session:
@@ -106,6 +108,14 @@ def subject_status(ctx: ServiceContext, actor: Actor, code: str) -> dict[str, An
             ],
             "cycles": cycles,
             "adverse_events": aes,
+            "requests": [
+                {"reference": r.reference, "kind": r.kind, "received_at": r.received_at,
+                 "handled": r.handled_at is not None}
+                for r in session.execute(
+                    sa.select(Request).where(Request.subject_id == s.id)
+                    .order_by(Request.received_at)
+                ).scalars()
+            ],
         }  # fmt: skip
 
 

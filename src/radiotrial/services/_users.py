@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 BOOTSTRAP = Actor("bootstrap", "admin", "first administrator set-up")
+SYSTEM_ROLES = frozenset({PORTAL, "retention"})  # act in the code, never sign in
 
 
 def create_user(
@@ -49,8 +50,10 @@ def create_user(
     ``one_time``: the password was generated and shown once; it must be changed at the first
     sign-in.
     """
-    if role not in permission_matrix().roles or role == PORTAL:
-        raise ValidationError("role", role, "unknown role (portal is a system role, not a login)")
+    if role not in permission_matrix().roles or role in SYSTEM_ROLES:
+        raise ValidationError(
+            "role", role, "unknown role (portal and retention are system roles, not logins)"
+        )
     if not username.strip() or len(username) > 64:
         raise ValidationError("username", username, "must be 1-64 characters")
     password_hash = hash_password(password)

@@ -21,9 +21,13 @@ from starlette.exceptions import HTTPException
 from radiotrial.registry import Actor, AuthenticationError
 from radiotrial.services import (
     EvidenceItem,
+    RequestView,
     authenticate,
+    list_requests,
     open_screening,
+    password_change_required,
     record_evidence,
+    request_detail,
     screening_checklist,
     subject_status,
     take_forward,
@@ -97,6 +101,43 @@ class SubjectSummary(BaseModel):
     dose_level: int | None
 
 
+class RequestOut(BaseModel):
+    """A portal request as staff see it (pseudonymous: no names, no contacts)."""
+
+    reference: str
+    kind: Literal["prescreening", "consultation"]
+    requester_type: Literal["patient", "relative", "physician"]
+    language: str
+    received_at: datetime
+    answers: dict[str, str]
+    country: str
+    travel: str
+    interpreter: str
+    preferred_language: str
+    contact_channel: str
+    contact_time: str
+    time_zone: str
+    consents: dict[str, bool | None]
+    match: Literal["new", "known", "possible"]
+    match_codes: list[str]
+    match_open: bool
+    resolution: Literal["same", "different"] | None
+    subject: str
+    subject_status: str
+    handled_at: datetime | None
+    handled_by: str | None
+    handling_note: str | None
+    other_requests: list[str]
+
+    @classmethod
+    def of(cls, view: RequestView) -> RequestOut:
+        data = view.to_dict()
+        return cls(**{k: v for k, v in data.items() if k in cls.model_fields})
+
+
+Reference = Annotated[str, Field(pattern=r"^(PS|CR)-[0-9A-Z]{4}-[0-9A-Z]{4}$")]
+
+
 class EvidenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     variable: Annotated[str, Field(min_length=1, max_length=64)]
@@ -159,6 +200,9 @@ async def token(request: Request, body: TokenRequest) -> TokenResponse:
         for key in keys:
             state.login_limiter.hit(key)
         raise HTTPException(401, headers={"WWW-Authenticate": "Bearer"}) from None
+    if await run_in_threadpool(password_change_required, state.services, body.username):
+        # a one-time password opens nothing but the password change page
+        raise HTTPException(403, "change the one-time password at /staff/password first")
     signer = _signer(request)
     return TokenResponse(access_token=signer.issue(actor), expires_in=int(signer.max_age_s))
 
@@ -237,6 +281,25 @@ def evidence(
         [EvidenceItem(**item.model_dump()) for item in items],
     )
     return {"ids": ids}
+
+
+@api_router.get("/requests", response_model=list[RequestOut])
+def requests(
+    request: Request,
+    actor: Annotated[Actor, require("trial.read")],
+    include_handled: bool = False,
+) -> list[RequestOut]:
+    """Portal requests, newest first: the open ones, or every one with include_handled."""
+    rows = list_requests(_state(request).services, actor, open_only=not include_handled)
+    return [RequestOut.of(r) for r in rows]
+
+
+@api_router.get("/requests/{reference}", response_model=RequestOut)
+def request_by_reference(
+    request: Request, reference: Reference, actor: Annotated[Actor, require("trial.read")]
+) -> RequestOut:
+    """One portal request (answers, logistics, consents, match, subject)."""
+    return RequestOut.of(request_detail(_state(request).services, actor, reference))
 
 
 @api_router.get("/trial/status")

@@ -43,9 +43,12 @@ from radiotrial.web._security import (
 from radiotrial.web._services import ServicesBackend, service_context
 from radiotrial.web._settings import WebSettings, get_settings
 from radiotrial.web._staff import StaffState, staff_language, staff_router
+from radiotrial.web._staff_account import account_router
 from radiotrial.web._staff_dosimetry import dosimetry_router
 from radiotrial.web._staff_escalation import escalation_router
+from radiotrial.web._staff_outbox import outbox_router
 from radiotrial.web._staff_records import records_router
+from radiotrial.web._staff_requests import requests_router
 from radiotrial.web._staff_safety import safety_router
 
 __all__ = ["create_app", "load_settings"]
@@ -115,7 +118,7 @@ def create_app(
     services: ServiceContext | None = None
     if backend is None:
         services = service_context(settings, protocol)
-        backend = ServicesBackend(services, settings.outbox_dir)
+        backend = ServicesBackend(services)
     elif isinstance(backend, ServicesBackend):
         services = backend.ctx
     for lang in LANGUAGES:
@@ -154,6 +157,9 @@ def create_app(
         )
         app.state.token_signer = TokenSigner(settings.signing_key(), settings.api_token_s)
     app.include_router(api_router)
+    app.include_router(account_router)
+    app.include_router(requests_router)
+    app.include_router(outbox_router)
     app.include_router(staff_router)
     app.include_router(dosimetry_router)
     app.include_router(safety_router)
@@ -188,6 +194,8 @@ def _install_error_pages(app: FastAPI, ctx: WebContext) -> None:
         if path.startswith("/staff"):
             if status == 401:
                 return RedirectResponse("/staff/login", status_code=303)
+            if status == 303 and headers and "Location" in headers:  # one-time password
+                return RedirectResponse(headers["Location"], status_code=303)
             return ctx.renderer.response(
                 request,
                 staff_language(request),

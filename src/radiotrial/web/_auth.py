@@ -45,6 +45,8 @@ class StaffSession:
     created: float
     last_seen: float
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    must_change_password: bool = False
+    """Signed in with a one-time password: only the password change page is open."""
 
 
 class SessionStore:
@@ -63,9 +65,11 @@ class SessionStore:
         self._sessions: dict[str, StaffSession] = {}
         self._lock = threading.Lock()
 
-    def create(self, actor: Actor) -> StaffSession:
+    def create(self, actor: Actor, *, must_change_password: bool = False) -> StaffSession:
         now = self._clock()
-        session = StaffSession(secrets.token_urlsafe(32), actor, now, now)
+        session = StaffSession(
+            secrets.token_urlsafe(32), actor, now, now, must_change_password=must_change_password
+        )
         with self._lock:
             self._purge(now)
             self._sessions[session.id] = session

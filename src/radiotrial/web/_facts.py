@@ -2,7 +2,9 @@
 
 Nothing here is typed by hand: every number comes from the protocol file or from the nuclear
 data of :mod:`radiotrial.nuclides`; free text of the protocol is passed through the catalogue
-(see :func:`protocol_texts`, whose strings the catalogue test requires in every language).
+(see :func:`protocol_texts`, whose strings the catalogue test requires in every language),
+except the patient information, which the protocol holds in both languages
+(:class:`radiotrial.protocol.PatientText`, shown with the ``local`` template filter).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from babel import Locale
 
 from radiotrial.nuclides import get_nuclide
-from radiotrial.protocol import Protocol
+from radiotrial.protocol import PatientText, Protocol
 
 __all__ = ["ContactFact", "PublicFacts", "ScreeningFact", "protocol_texts", "public_facts"]
 
@@ -51,11 +53,13 @@ class PublicFacts:
     city_text: str
     country_text: str
     country_code: str | None
+    time_zone: str
     population_text: str
     free_of_charge: bool
     expatriates_eligible: bool
     product: str
     nuclide: str
+    ligand_name: str
     half_life_d: float
     target_receptor_text: str
     companion_imaging: str | None
@@ -71,6 +75,10 @@ class PublicFacts:
     screening: tuple[ScreeningFact, ...]
     contacts: tuple[ContactFact, ...]
     retention_days: float
+    condition: PatientText
+    inclusion: tuple[PatientText, ...]
+    exclusion: tuple[PatientText, ...]
+    radiation_safety: tuple[PatientText, ...]
 
     def contacts_for(self, handle: str) -> tuple[ContactFact, ...]:
         """Contacts responsible for ``handle`` (``prescreening``, ``consultation``, ...)."""
@@ -110,11 +118,13 @@ def public_facts(protocol: Protocol) -> PublicFacts:
         city_text=protocol.site.city,
         country_text=protocol.site.country,
         country_code=_country_code(protocol.site.country),
+        time_zone=protocol.site.time_zone,
         population_text=protocol.population,
         free_of_charge=protocol.free_of_charge,
         expatriates_eligible=protocol.expatriates_eligible,
         product=rp.name,
         nuclide=rp.nuclide,
+        ligand_name=rp.ligand_name,
         half_life_d=get_nuclide(rp.nuclide).half_life("d"),
         target_receptor_text=rp.target_receptor,
         companion_imaging=rp.companion_imaging,
@@ -143,6 +153,12 @@ def public_facts(protocol: Protocol) -> PublicFacts:
             for c in protocol.contacts
         ),
         retention_days=protocol.retention.prescreen_contact_data.to("d"),
+        condition=protocol.patient_information.condition,
+        inclusion=tuple(protocol.plain_criteria("inclusion")),
+        exclusion=tuple(protocol.plain_criteria("exclusion")),
+        radiation_safety=tuple(
+            PatientText(en=a.en, zh=a.zh) for a in protocol.patient_information.radiation_safety
+        ),
     )
 
 

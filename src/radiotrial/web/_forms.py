@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Final
 
+from radiotrial.services import REQUEST_CHOICES
 from radiotrial.web._ports import RequesterType, RequestKind
 
 __all__ = [
@@ -37,7 +38,17 @@ def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
     return message
 
 
-YES_NO_NOT_SURE: Final = (("yes", N_("Yes")), ("no", N_("No")), ("not_sure", N_("Not sure")))
+def _labelled(name: str, labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The registry's codes for ``name`` with their labels (every code needs one)."""
+    codes = REQUEST_CHOICES[name]
+    if set(codes) != set(labels):
+        raise RuntimeError(f"labels of {name} {sorted(labels)} differ from the codes {codes}")
+    return tuple((code, labels[code]) for code in codes)
+
+
+YES_NO_NOT_SURE: Final = _labelled(
+    "travel", {"yes": N_("Yes"), "no": N_("No"), "not_sure": N_("Not sure")}
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,8 @@ class ChoiceField:
     label: str
     choices: tuple[tuple[str, str], ...]
     help: str | None = None
+    short: str = ""
+    """The label in the staff queue's compact answer list."""
 
 
 REQUESTER_TYPES: Final[tuple[tuple[RequesterType, str], ...]] = (
@@ -53,25 +66,27 @@ REQUESTER_TYPES: Final[tuple[tuple[RequesterType, str], ...]] = (
     ("relative", N_("I am a relative or friend of the patient")),
     ("physician", N_("I am the patient's doctor (referring physician)")),
 )
-# how staff notices name the requester
-REQUESTER_NAMES: Final[tuple[tuple[RequesterType, str], ...]] = (
-    ("patient", N_("the patient")),
-    ("relative", N_("a relative or friend")),
-    ("physician", N_("a referring physician")),
+if tuple(c for c, _ in REQUESTER_TYPES) != REQUEST_CHOICES["requester_type"]:
+    raise RuntimeError("requester types differ from the registry's codes")
+# how staff pages name the requester
+REQUESTER_NAMES: Final = _labelled(
+    "requester_type",
+    {"patient": N_("the patient"), "relative": N_("a relative or friend"),
+     "physician": N_("a referring physician")},
+)  # fmt: skip
+CONTACT_CHANNELS: Final = _labelled(
+    "contact_channel",
+    {"email": N_("E-mail"), "phone": N_("Telephone"), "wechat": N_("WeChat"),
+     "whatsapp": N_("WhatsApp")},
+)  # fmt: skip
+CONTACT_TIMES: Final = _labelled(
+    "contact_time",
+    {"any": N_("Any time"), "morning": N_("Morning"), "afternoon": N_("Afternoon"),
+     "evening": N_("Evening")},
+)  # fmt: skip
+LANGUAGE_CHOICES: Final = _labelled(
+    "preferred_language", {"zh": N_("Chinese"), "en": N_("English"), "other": N_("Other")}
 )
-CONTACT_CHANNELS: Final = (
-    ("email", N_("E-mail")),
-    ("phone", N_("Telephone")),
-    ("wechat", N_("WeChat")),
-    ("whatsapp", N_("WhatsApp")),
-)
-CONTACT_TIMES: Final = (
-    ("any", N_("Any time")),
-    ("morning", N_("Morning")),
-    ("afternoon", N_("Afternoon")),
-    ("evening", N_("Evening")),
-)
-LANGUAGE_CHOICES: Final = (("zh", N_("Chinese")), ("en", N_("English")), ("other", N_("Other")))
 CONSULTATION_TOPICS: Final = (
     ("trial_question", N_("A question about the trial")),
     ("participation", N_("Whether taking part could be possible")),
@@ -87,38 +102,45 @@ MEDICAL_QUESTIONS: Final[tuple[ChoiceField, ...]] = (
             "or cannot be removed by surgery?"
         ),
         YES_NO_NOT_SURE,
+        short=N_("Metastatic or unresectable"),
     ),
     ChoiceField(
         "q_er_positive",
         N_("Is the cancer oestrogen-receptor positive (ER-positive, hormone-receptor positive)?"),
         YES_NO_NOT_SURE,
         N_("You can find this in the pathology report."),
+        short=N_("ER-positive"),
     ),
     ChoiceField(
         "q_her2_negative",
         N_("Is the cancer HER2-negative?"),
         YES_NO_NOT_SURE,
         N_("You can find this in the pathology report."),
+        short=N_("HER2-negative"),
     ),
     ChoiceField(
         "q_prior_endocrine",
         N_("Has the patient received hormone (endocrine) therapy for this cancer?"),
         YES_NO_NOT_SURE,
+        short=N_("Prior endocrine therapy"),
     ),
     ChoiceField(
         "q_prior_radioligand",
         N_("Has the patient received a radioligand (radionuclide) therapy before?"),
         YES_NO_NOT_SURE,
+        short=N_("Prior radioligand therapy"),
     ),
     ChoiceField(
         "q_adult",
         N_("Is the patient at least %(age)s years old?"),
         YES_NO_NOT_SURE,
+        short=N_("Adult"),
     ),
     ChoiceField(
         "q_self_care",
         N_("Is the patient able to look after themselves and up and about most of the day?"),
         YES_NO_NOT_SURE,
+        short=N_("Self-care"),
     ),
 )
 
@@ -127,8 +149,8 @@ CONSENTS: Final[dict[str, str]] = {
         "I agree that the trial team contacts me about this request through the channel I chose."
     ),
     "consent_storage": N_(
-        "I agree that my answers and contact details are stored securely for up to %(days)s "
-        "days and deleted after that if the request is not taken forward. Health information "
+        "I agree that my answers and contact details are stored securely and, if the request "
+        "is not taken forward, deleted %(days)s days after my last request. Health information "
         "is sensitive personal information; I give this consent separately."
     ),
     "consent_cross_border": N_(
@@ -141,7 +163,14 @@ CONSENTS: Final[dict[str, str]] = {
 }
 
 # limits keep a public form from becoming a file store; names in CJK or Latin scripts are short
-MAX_LEN: Final = {"full_name": 100, "email": 254, "phone": 24}
+MAX_LEN: Final = {
+    "full_name": 100,
+    "email": 254,
+    "phone": 24,
+    "patient_name": 100,
+    "patient_email": 254,
+    "patient_phone": 24,
+}
 _EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']+\.[^@\s<>\"'.]{2,}$")
 # as the identity vault accepts it (radiotrial.registry.IdentityRecord.phone)
 _PHONE = re.compile(r"^\+?[0-9 ()\-]{6,24}$")
@@ -241,10 +270,21 @@ def validate_form(
     channel = choice("contact_channel", CONTACT_CHANNELS)
     email = text("email", required=channel == "email")
     phone = text("phone", required=channel in ("phone", "wechat", "whatsapp"))
-    if email and "email" not in errors and not _EMAIL.match(email):
-        errors["email"] = N_("Please enter a valid e-mail address.")
-    if phone and "phone" not in errors and not _PHONE.match(phone):
-        errors["phone"] = N_("Please enter a valid telephone number, for example +86 21 1234 5678.")
+    # the patient, when someone else writes (optional: the team may ask when calling back)
+    about_other = requester in ("relative", "physician")
+    patient_name = text("patient_name", required=False) if about_other else ""
+    patient_email = text("patient_email", required=False) if about_other else ""
+    patient_phone = text("patient_phone", required=False) if about_other else ""
+    if (patient_email or patient_phone) and not patient_name and "patient_name" not in errors:
+        errors["patient_name"] = N_("Please give the patient's name with their contact details.")
+    for field_name, value in (("email", email), ("patient_email", patient_email)):
+        if value and field_name not in errors and not _EMAIL.match(value):
+            errors[field_name] = N_("Please enter a valid e-mail address.")
+    for field_name, value in (("phone", phone), ("patient_phone", patient_phone)):
+        if value and field_name not in errors and not _PHONE.match(value):
+            errors[field_name] = N_(
+                "Please enter a valid telephone number, for example +86 21 1234 5678."
+            )
     contact_time = choice("contact_time", CONTACT_TIMES)
     tz = choice("time_zone", frozenset(time_zones()))
     language = choice("preferred_language", LANGUAGE_CHOICES)
@@ -280,7 +320,11 @@ def validate_form(
     if not abroad:
         consents.pop("consent_cross_border")
 
-    res.identity = {k: v for k, v in (("full_name", name), ("email", email), ("phone", phone)) if v}
+    given = (
+        ("full_name", name), ("email", email), ("phone", phone), ("patient_name", patient_name),
+        ("patient_email", patient_email), ("patient_phone", patient_phone),
+    )  # fmt: skip
+    res.identity = {k: v for k, v in given if v}
     res.answers = answers
     res.consents = {k.removeprefix("consent_"): v for k, v in consents.items()}
     return res

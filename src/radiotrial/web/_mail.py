@@ -1,9 +1,11 @@
 """E-mail notices of portal requests: composition in the reader's language, and delivery.
 
 Delivery is SMTP (stdlib :mod:`smtplib`) when ``RADIOTRIAL_SMTP_URL`` is set, otherwise the
-outbox (services layer) and the log. A failed SMTP delivery also lands in the outbox with the
-reason, so nothing is lost. Notices to investigators carry no identity and no health answers:
-e-mail is not an encrypted channel, so they give the reference and a link into the staff app.
+outbox (the registry's ``outbox`` table, recipients sealed) and the log. A failed SMTP delivery
+also lands in the outbox with the reason, so nothing is lost; admins have the outbox delivered
+from the staff application once SMTP works. Notices to investigators carry no identity and no
+answers: e-mail is not an encrypted channel, so they give the reference, the kind of request,
+its language and a link into the staff app.
 """
 
 from __future__ import annotations
@@ -25,16 +27,8 @@ from babel.dates import format_datetime as babel_datetime
 
 from radiotrial.errors import InputFileError
 from radiotrial.web._facts import ContactFact, PublicFacts
-from radiotrial.web._forms import (
-    CONSULTATION_TOPICS,
-    CONTACT_CHANNELS,
-    CONTACT_TIMES,
-    LANGUAGE_CHOICES,
-    MEDICAL_QUESTIONS,
-    REQUESTER_NAMES,
-    YES_NO_NOT_SURE,
-)
-from radiotrial.web._i18n import Lang, countries, translator
+from radiotrial.web._forms import LANGUAGE_CHOICES
+from radiotrial.web._i18n import Lang, translator
 from radiotrial.web._ports import OutboundMail, Outbox, PortalRequest, Receipt
 from radiotrial.web._settings import SmtpTarget
 
@@ -79,10 +73,7 @@ def responsible_contacts(facts: PublicFacts, request: PortalRequest) -> tuple[Co
 
 def _when(moment: datetime, lang: Lang, tz: str) -> str:
     tr = translator(lang)
-    try:
-        zone = ZoneInfo(tz)
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
+    zone = ZoneInfo(tz)
     local = babel_datetime(moment, "medium", tzinfo=zone, locale=tr.locale)
     return f"{local} ({zone.key})"
 
@@ -102,63 +93,28 @@ def investigator_notice(
     contact: ContactFact,
     staff_url: str,
 ) -> OutboundMail:
-    """The notice to one investigator, in the investigator's first language."""
+    """The notice to one investigator, in the investigator's first language.
+
+    Reference, kind, portal language, time received (site time) and the staff link: nothing
+    that identifies the person, and none of the answers.
+    """
     lang: Lang = "zh" if contact.languages and contact.languages[0] == "zh" else "en"
     tr = translator(lang)
     _ = tr.gettext
-    a = request.answers
     kind = (
         _("pre-screening request") if request.kind == "prescreening" else _("consultation request")
     )
-    country_names = dict(countries(lang))
     lines = [
         _("A new %(kind)s arrived on the trial portal.") % {"kind": kind},
         "",
         _("Reference: %(ref)s") % {"ref": receipt.reference},
-        _("Received: %(when)s") % {"when": _when(receipt.submitted_at, lang, "Asia/Shanghai")},
-        _("From: %(who)s")
-        % {"who": _choice_label(lang, REQUESTER_NAMES, a.get("requester_type", ""))},
+        _("Received: %(when)s") % {"when": _when(receipt.submitted_at, lang, facts.time_zone)},
         _("Portal language: %(lang)s")
         % {"lang": _choice_label(lang, LANGUAGE_CHOICES, request.language)},
-        _("Preferred language: %(lang)s; interpreter needed: %(interp)s")
-        % {
-            "lang": _choice_label(lang, LANGUAGE_CHOICES, a.get("preferred_language", "")),
-            "interp": _choice_label(lang, YES_NO_NOT_SURE, a.get("interpreter", "")),
-        },
-        _("Country of residence: %(country)s; can travel: %(travel)s")
-        % {
-            "country": country_names.get(a.get("country", ""), a.get("country", "")),
-            "travel": _choice_label(lang, YES_NO_NOT_SURE, a.get("travel", "")),
-        },
-        _("Contact by: %(channel)s, %(time)s (time zone %(tz)s)")
-        % {
-            "channel": _choice_label(lang, CONTACT_CHANNELS, a.get("contact_channel", "")),
-            "time": _choice_label(lang, CONTACT_TIMES, a.get("contact_time", "")),
-            "tz": a.get("time_zone", ""),
-        },
-    ]
-    if request.kind == "prescreening":
-        lines += ["", _("Pre-screening answers (as given, unverified):")]
-        age = f"{facts.min_age_years:g}" if facts.min_age_years else "?"
-        for q in MEDICAL_QUESTIONS:
-            label = _(q.label) % {"age": age} if "%(age)s" in q.label else _(q.label)
-            lines.append(f"- {label} {_choice_label(lang, YES_NO_NOT_SURE, a.get(q.name, ''))}")
-    else:
-        lines.append(
-            _("Topic: %(topic)s")
-            % {"topic": _choice_label(lang, CONSULTATION_TOPICS, a.get("topic", ""))}
-        )
-    if receipt.repeat_of:
-        lines += [
-            "",
-            _("This person is already registered as %(code)s: please check before calling.")
-            % {"code": receipt.repeat_of},
-        ]
-    lines += [
         "",
         _(
-            "Name and contact details are kept in the identity vault and the staff "
-            "application only; this e-mail deliberately carries none of them."
+            "The answers, the name and the contact details are in the staff application only; "
+            "this e-mail deliberately carries none of them."
         ),
         _("Open the request: %(url)s") % {"url": staff_url},
     ]
@@ -206,8 +162,9 @@ def requester_confirmation(
             "",
             _("Your data"),
             _(
-                "Your contact details and answers are stored securely for up to %(days)s days. "
-                "If the request is not taken forward, they are deleted after that time."
+                "Your contact details are kept encrypted, apart from your answers. If your "
+                "request is not taken forward, both are deleted %(days)s days after your last "
+                "request."
             )
             % {"days": f"{facts.retention_days:g}"},
             _(
@@ -280,25 +237,43 @@ class Mailer:
                 client.login(target.username, target.password or "")
             client.send_message(msg)
 
-    def send(self, mail: OutboundMail) -> Delivery:
-        """Deliver ``mail``; never raises (failures are kept in the outbox and logged)."""
+    def deliver(self, mail: OutboundMail) -> None:
+        """Send ``mail`` by SMTP now; raises :class:`OSError` or ``SMTPException`` on failure
+        (no SMTP configured: :class:`ConnectionError`)."""
         if self.smtp is None:
-            reason = "no SMTP server configured (RADIOTRIAL_SMTP_URL)"
-        else:
-            try:
-                self._smtp_send(self.smtp, self._message(mail))
-            except (OSError, smtplib.SMTPException) as exc:
-                reason = f"SMTP delivery to {self.smtp!r} failed: {type(exc).__name__}: {exc}"
-                log.error("%s (%s %s)", reason, mail.kind, mail.reference)
+            raise ConnectionError("no SMTP server configured (RADIOTRIAL_SMTP_URL)")
+        self._smtp_send(self.smtp, self._message(mail))
+
+    def send_all(self, mails: list[OutboundMail]) -> list[Delivery]:
+        """Deliver ``mails``; never raises. Failures go to the outbox together (one write)."""
+        deliveries: list[Delivery] = []
+        kept: list[tuple[OutboundMail, str]] = []
+        for mail in mails:
+            if self.smtp is None:
+                reason = "no SMTP server configured (RADIOTRIAL_SMTP_URL)"
             else:
-                log.info("sent %s for %s by SMTP", mail.kind, mail.reference)
-                return Delivery("smtp")
-        self.outbox.store_mail(mail, reason=reason)
-        log.info(
-            "outbox: %s for %s to %d recipient(s): %s",
-            mail.kind,
-            mail.reference,
-            len(mail.to),
-            mail.subject,
-        )
-        return Delivery("outbox", reason)
+                try:
+                    self._smtp_send(self.smtp, self._message(mail))
+                except (OSError, smtplib.SMTPException) as exc:
+                    reason = f"SMTP delivery to {self.smtp!r} failed: {type(exc).__name__}: {exc}"
+                    log.error("%s (%s %s)", reason, mail.kind, mail.reference)
+                else:
+                    log.info("sent %s for %s by SMTP", mail.kind, mail.reference)
+                    deliveries.append(Delivery("smtp"))
+                    continue
+            kept.append((mail, reason))
+            deliveries.append(Delivery("outbox", reason))
+            log.info(
+                "outbox: %s for %s to %d recipient(s): %s",
+                mail.kind,
+                mail.reference,
+                len(mail.to),
+                mail.subject,
+            )
+        if kept:
+            self.outbox.store_mails(kept)
+        return deliveries
+
+    def send(self, mail: OutboundMail) -> Delivery:
+        """Deliver one message (see :meth:`send_all`)."""
+        return self.send_all([mail])[0]

@@ -6,23 +6,14 @@ class is thread-safe because uvicorn runs synchronous handlers in a thread pool.
 
 from __future__ import annotations
 
-import secrets
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from radiotrial.web._ports import OutboundMail, PortalRequest, Receipt, RequestKind
+from radiotrial.services import new_reference
+from radiotrial.web._ports import OutboundMail, PortalRequest, Receipt
 
-__all__ = ["MemoryBackend", "new_reference"]
-
-# Crockford base32 without I, L, O, U: readable over the phone
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_PREFIX: dict[RequestKind, str] = {"prescreening": "PS", "consultation": "CR"}
-
-
-def new_reference(kind: RequestKind) -> str:
-    """A random reference such as ``PS-7K3F-9QXA`` (40 bits: collisions are negligible)."""
-    chars = "".join(secrets.choice(_ALPHABET) for _ in range(8))
-    return f"{_PREFIX[kind]}-{chars[:4]}-{chars[4:]}"
+__all__ = ["MemoryBackend"]
 
 
 @dataclass
@@ -47,6 +38,6 @@ class MemoryBackend:
             self._by_key[request.idempotency_key] = receipt
             return receipt
 
-    def store_mail(self, mail: OutboundMail, *, reason: str) -> None:
+    def store_mails(self, mails: Sequence[tuple[OutboundMail, str]]) -> None:
         with self._lock:
-            self.outbox.append((mail, reason))
+            self.outbox.extend(mails)

@@ -191,9 +191,9 @@ def _render_form(
         "consents": CONSENTS,
         "country_options": select_options(countries(lang), values.get("country")),
         "time_zone_options": select_options(
-            tuple((tz, tz) for tz in time_zones()), values.get("time_zone") or "Asia/Shanghai"
+            tuple((tz, tz) for tz in time_zones()), values.get("time_zone") or ctx.facts.time_zone
         ),
-        "default_time_zone": values.get("time_zone") or "Asia/Shanghai",
+        "detect_time_zone": not values.get("time_zone"),
     }
     return ctx.renderer.response(
         request,
@@ -241,12 +241,13 @@ def _notify(ctx: WebContext, request: PortalRequest, receipt: Receipt) -> None:
     """Send the investigators' notices and the requester's confirmation (after the response)."""
     base = ctx.settings.public_base_url.rstrip("/")
     staff_url = f"{base}/staff/requests/{receipt.reference}"
-    for contact in responsible_contacts(ctx.facts, request):
-        ctx.mailer.send(investigator_notice(ctx.facts, request, receipt, contact, staff_url))
-    reply_to = next((c.email for c in responsible_contacts(ctx.facts, request)), None)
+    contacts = responsible_contacts(ctx.facts, request)
+    mails = [investigator_notice(ctx.facts, request, receipt, c, staff_url) for c in contacts]
+    reply_to = next((c.email for c in contacts), None)
     confirmation = requester_confirmation(ctx.facts, request, receipt, reply_to)
     if confirmation is not None:
-        ctx.mailer.send(confirmation)
+        mails.append(confirmation)
+    ctx.mailer.send_all(mails)
 
 
 async def _notify_in_mail_thread(ctx: WebContext, request: PortalRequest, receipt: Receipt) -> None:

@@ -8,7 +8,7 @@ services layer (``radiotrial.services``) implements over the registry. Keeping t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
@@ -41,8 +41,10 @@ class PortalRequest:
     language : {"zh", "en"}
         Language of the portal the person used; replies are written in it.
     identity : mapping of str to str
-        Identifying data (``full_name``, ``email``, ``phone``). It goes to the identity vault
-        only and never into trial tables, logs or notices.
+        Identifying data of the requester (``full_name``, ``email``, ``phone``) and, when a
+        relative or physician gives them, of the patient (``patient_name``, ``patient_email``,
+        ``patient_phone``). It goes to the identity vault only and never into trial tables,
+        logs or notices.
     answers : mapping of str to str
         Structured, non-identifying answers (the minimal medical questions, each possibly
         ``"not_sure"``; requester type; country of residence; travel; interpreter need;
@@ -74,8 +76,6 @@ class Receipt:
     reference: str
     created: bool
     submitted_at: datetime
-    repeat_of: str | None = None
-    """Subject code of an earlier registration of the same person (staff notice only)."""
 
 
 @dataclass(frozen=True)
@@ -100,9 +100,9 @@ class RequestIntake(Protocol):
 
 @runtime_checkable
 class Outbox(Protocol):
-    """Keeps e-mails that could not be (or are not to be) sent by SMTP."""
+    """Keeps e-mails that could not be (or are not to be) sent by SMTP, with the reason."""
 
-    def store_mail(self, mail: OutboundMail, *, reason: str) -> None: ...
+    def store_mails(self, mails: Sequence[tuple[OutboundMail, str]]) -> None: ...
 
 
 @runtime_checkable

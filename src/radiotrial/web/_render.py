@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from babel.numbers import format_decimal
@@ -13,6 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from radiotrial.protocol import PatientText
 from radiotrial.web._i18n import DEFAULT_LANGUAGE, LANGUAGES, Lang, Translator, translator
 
 __all__ = ["Renderer", "language_of_path"]
@@ -52,9 +54,15 @@ class Renderer:
         # newstyle gettext: %(name)s placeholders are filled and escaped by Jinja itself
         env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
         env.filters["ptext"] = _gettext  # protocol free text, translated by the catalogue
+        env.filters["local"] = self._local  # patient information: both languages in the protocol
         env.filters["number"] = self._number
         env.filters["datetime"] = self._datetime
+        env.filters["when"] = self._when
         self.env = env
+
+    @staticmethod
+    def _local(text: PatientText) -> str:
+        return text.zh if _current.get().lang == "zh" else text.en
 
     @staticmethod
     def _number(value: float, digits: int = 2) -> str:
@@ -65,6 +73,15 @@ class Renderer:
     def _datetime(value: datetime, fmt: str = "medium") -> str:
         tr = _current.get()
         return format_datetime(value, fmt, locale=tr.locale)
+
+    @staticmethod
+    def _when(value: datetime | None, zone: str) -> str:
+        """``value`` on the clock of ``zone`` (the site's), with the zone named."""
+        if value is None:
+            return ""
+        tr = _current.get()
+        local = format_datetime(value, "short", tzinfo=ZoneInfo(zone), locale=tr.locale)
+        return f"{local} ({zone})"
 
     def render_text(self, lang: Lang, name: str, context: Mapping[str, Any]) -> str:
         token = _current.set(translator(lang))

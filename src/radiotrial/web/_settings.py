@@ -64,11 +64,7 @@ class WebSettings(BaseSettings):
         description="SQLAlchemy URL of the registry; default: the registry's SQLite file.",
     )
     smtp_url: str | None = Field(
-        None, description="SMTP server, e.g. smtp://127.0.0.1:8025; unset: outbox + log."
-    )
-    outbox_dir: Path = Field(
-        Path("var/outbox"),
-        description="Folder of unsent e-mails (one JSON file each) when SMTP is off or fails.",
+        None, description="SMTP server, e.g. smtp://127.0.0.1:8025; unset: outbox table + log."
     )
     dosimetry_dir: Path = Field(
         Path("var/dosimetry"),

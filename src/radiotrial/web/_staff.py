@@ -21,11 +21,9 @@ from starlette.responses import RedirectResponse, Response
 
 from radiotrial.errors import ValidationError
 from radiotrial.protocol import variable_catalogue
-from radiotrial.registry import AuthenticationError
 from radiotrial.services import (
     EvidenceItem,
     ServiceContext,
-    authenticate,
     decide_eligibility,
     enrol,
     open_screening,
@@ -36,25 +34,29 @@ from radiotrial.services import (
     take_forward,
 )
 from radiotrial.web._auth import SESSION_COOKIE, SessionStore, StaffSession, allowed
-from radiotrial.web._context import client_address, context_of
-from radiotrial.web._forms import N_
+from radiotrial.web._context import context_of
 from radiotrial.web._i18n import LANGUAGES, Lang
 from radiotrial.web._portal import _read_form
-from radiotrial.web._screening import evaluate_subject, list_subjects
+from radiotrial.web._screening import evaluate_subject
 from radiotrial.web._security import RateLimiter
 
 __all__ = [
     "STAFF_LANGUAGE_COOKIE",
-    "STAFF_TIME_ZONE",
     "StaffState",
     "criteria_for_decision",
+    "site_zone",
     "staff_language",
     "staff_router",
 ]
 
 log = logging.getLogger("radiotrial.web.staff")
-STAFF_TIME_ZONE: Final = ZoneInfo("Asia/Shanghai")  # the trial site's clock for staff forms
 STAFF_LANGUAGE_COOKIE: Final = "rt_staff_lang"
+
+
+def site_zone(request: Request) -> ZoneInfo:
+    """The trial site's clock (protocol ``site.time_zone``): staff type times in it."""
+    return ZoneInfo(context_of(request).facts.time_zone)
+
 
 staff_router = APIRouter(prefix="/staff", include_in_schema=False)
 
@@ -75,14 +77,20 @@ def _state(request: Request) -> StaffState:
     return state
 
 
-def require(action: str) -> Any:
-    """Dependency: a live session whose role grants ``action`` (else login redirect / 403)."""
+def require(action: str, *, during_password_change: bool = False) -> Any:
+    """Dependency: a live session whose role grants ``action`` (else login redirect / 403).
+
+    A session signed in with a one-time password is sent to the password change page from
+    every route but those marked ``during_password_change``.
+    """
 
     def dependency(request: Request) -> StaffSession:
         state = _state(request)
         session = state.sessions.get(request.cookies.get(SESSION_COOKIE))
         if session is None:
             raise HTTPException(401)
+        if session.must_change_password and not during_password_change:
+            raise HTTPException(303, headers={"Location": "/staff/password"})
         if not allowed(session.actor, action):
             raise HTTPException(403)
         return session
@@ -143,76 +151,6 @@ def choose_language(request: Request, lang: str) -> Response:
         path="/staff",
     )
     return response
-
-
-@staff_router.get("/login")
-def login_page(request: Request) -> Response:
-    return _page(request, None, "staff/login.html", error=None)
-
-
-@staff_router.post("/login")
-async def login(request: Request) -> Response:
-    state = _state(request)
-    data = await _read_form(request)
-    username = data.get("username", "")[:64]
-    ip = client_address(request, context_of(request).settings.trust_forwarded_for)
-    keys = (f"user:{username.casefold()}", f"ip:{ip}")
-    if any(state.login_limiter.blocked_for(k) for k in keys):
-        raise HTTPException(429, headers={"Retry-After": str(int(state.login_limiter.window_s))})
-    try:
-        actor = await run_in_threadpool(
-            authenticate, state.services, username, data.get("password", "")
-        )
-    except AuthenticationError:
-        for key in keys:
-            state.login_limiter.hit(key)
-        log.warning("failed staff login for %r from %s", username, ip)
-        response = _page(
-            request, None, "staff/login.html", error=N_("Wrong user name or password.")
-        )
-        response.status_code = 401
-        return response
-    state.login_limiter.reset(keys[0])
-    session = state.sessions.create(actor)
-    response = RedirectResponse("/staff/", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        session.id,
-        httponly=True,
-        samesite="strict",
-        secure=context_of(request).settings.cookies_secure,
-        path="/staff",
-    )
-    return response
-
-
-@staff_router.post("/logout")
-async def logout(request: Request, session: Reader) -> Response:
-    await _checked_form(request, session)
-    _state(request).sessions.end(session.id)
-    response = RedirectResponse("/staff/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/staff")
-    return response
-
-
-@staff_router.get("/")
-def queue(request: Request, session: Reader) -> Response:
-    ctx = _state(request).services
-    requests = list_subjects(ctx, session.actor, statuses=("potential-candidate",))
-    pipeline = list_subjects(ctx, session.actor, statuses=("candidate", "screening", "eligible"))
-    return _page(request, session, "staff/queue.html", requests=requests, pipeline=pipeline)
-
-
-@staff_router.get("/subjects")
-def subjects(request: Request, session: Reader) -> Response:
-    rows = list_subjects(_state(request).services, session.actor)
-    return _page(request, session, "staff/subjects.html", rows=rows)
-
-
-@staff_router.get("/requests/{code}")
-def request_link(code: str, session: Reader) -> Response:
-    """The link in the investigator's e-mail notice."""
-    return RedirectResponse(f"/staff/subjects/{code}", status_code=303)
 
 
 def _screening_variables(ctx: ServiceContext) -> list[tuple[str, str, Any]]:
@@ -337,7 +275,7 @@ async def add_evidence(
         raise HTTPException(422)
     try:
         observed = datetime.fromisoformat(data.get("observed_at", "")).replace(
-            tzinfo=STAFF_TIME_ZONE
+            tzinfo=site_zone(request)
         )
     except ValueError:
         raise HTTPException(422) from None

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -32,7 +33,7 @@ from radiotrial.services import (
     update_adverse_event,
 )
 from radiotrial.web._auth import StaffSession
-from radiotrial.web._staff import STAFF_TIME_ZONE, _checked_form, _state, require
+from radiotrial.web._staff import _checked_form, _state, require, site_zone
 
 __all__ = ["grade_from_form", "safety_context", "safety_router"]
 
@@ -54,14 +55,14 @@ def safety_context(ctx: ServiceContext, actor: Actor, code: str) -> dict[str, An
     }
 
 
-def _site_time(name: str, raw: str, *, required: bool) -> datetime | None:
+def _site_time(name: str, raw: str, zone: ZoneInfo, *, required: bool) -> datetime | None:
     raw = raw.strip()
     if not raw:
         if required:
-            raise ValidationError(name, raw, "required (site time, Asia/Shanghai)")
+            raise ValidationError(name, raw, f"required (site time, {zone.key})")
         return None
     try:
-        return datetime.fromisoformat(raw).replace(tzinfo=STAFF_TIME_ZONE)
+        return datetime.fromisoformat(raw).replace(tzinfo=zone)
     except ValueError:
         raise ValidationError(name, raw, "a date and time (YYYY-MM-DDTHH:MM)") from None
 
@@ -131,9 +132,9 @@ async def report_event(
     aeser = data.get("aeser", "N")
     if aeser not in ("Y", "N"):
         raise ValidationError("AESER", aeser, "Y or N")
-    start = _site_time("AESTDTC", data.get("aestdtc", ""), required=True)
+    start = _site_time("AESTDTC", data.get("aestdtc", ""), site_zone(request), required=True)
     assert start is not None
-    end = _site_time("AEENDTC", data.get("aeendtc", ""), required=False)
+    end = _site_time("AEENDTC", data.get("aeendtc", ""), site_zone(request), required=False)
     verbatim = data.get("aeterm", "").strip() or decod
     ctx = _state(request).services
     aespid = await run_in_threadpool(
@@ -162,7 +163,7 @@ async def update_event(
         if grade not in ("1", "2", "3", "4", "5"):
             raise ValidationError("AETOXGR", grade, "CTCAE grade 1-5")
         changes["aetoxgr"] = int(grade)
-    end = _site_time("AEENDTC", data.get("aeendtc", ""), required=False)
+    end = _site_time("AEENDTC", data.get("aeendtc", ""), site_zone(request), required=False)
     if end is not None:
         changes["aeendtc"] = end
     if data.get("aeout", "").strip():
