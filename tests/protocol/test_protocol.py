@@ -156,3 +156,38 @@ def test_yaml_errors_name_file_and_line(tmp_path: Path) -> None:
     scalar.write_text("42\n", encoding="utf-8")
     with pytest.raises(ProtocolError, match="must be a YAML mapping"):
         load_protocol(scalar)
+
+
+def test_site_time_zone_must_be_iana() -> None:
+    raw = _raw()
+    raw["site"]["time_zone"] = "China Standard Time"
+    with pytest.raises(ProtocolError, match="site.time_zone.*not an IANA time zone"):
+        _parse(raw)
+
+
+def test_patient_information_is_checked_against_the_criteria() -> None:
+    raw = _raw()
+    raw["patient_information"]["inclusion"][0]["criteria"] = ["I-NOPE"]
+    with pytest.raises(ProtocolError, match=r"names \['I-NOPE'\], which are not inclusion"):
+        _parse(raw)
+    raw = _raw()  # an exclusion criterion under inclusion is refused too
+    raw["patient_information"]["inclusion"][0]["criteria"] = ["E-PREG"]
+    with pytest.raises(ProtocolError, match="which are not inclusion criteria"):
+        _parse(raw)
+    raw = _raw()  # a threshold placeholder needs exactly one numeric criterion
+    raw["patient_information"]["inclusion"][0]["criteria"] = ["I-AGE", "I-ECOG"]
+    with pytest.raises(ProtocolError, match="needs exactly one criterion"):
+        _parse(raw)
+    raw = _raw()  # both languages must carry the same placeholders
+    raw["patient_information"]["inclusion"][0]["zh"] = "成年人"
+    with pytest.raises(ProtocolError, match="different placeholders"):
+        _parse(raw)
+
+
+def test_plain_criteria_take_the_number_from_the_criterion() -> None:
+    raw = _raw()
+    age = next(c for c in raw["eligibility"]["inclusion"] if c["id"] == "I-AGE")
+    age["threshold"] = 21
+    p = parse_protocol(yaml.safe_dump(raw, allow_unicode=True), path="test.yaml")
+    first = p.plain_criteria("inclusion")[0]
+    assert (first.en, first.zh) == ("are at least 21 years old", "年满21岁")

@@ -20,7 +20,9 @@ def test_chinese_request_notifies_investigator_and_confirms_in_chinese(
 ) -> None:
     app = create_app(settings(smtp_url=mailbox.url), backend=memory)
     with TestClient(app) as c:
-        r = submit(c, "zh", "prescreening", full_name="王芳", email="wang.fang@example.cn")
+        r = submit(c, "zh", "prescreening", full_name="王芳", email="wang.fang@example.cn",
+                   time_zone="Asia/Tokyo", country="JP", consent_cross_border="yes",
+                   q_er_positive="yes", interpreter="yes")  # fmt: skip
         ref = reference_of(r.text)
     assert len(mailbox.messages) == 2  # background tasks ran before the client returned
     (notice,) = [m for rc, m in mailbox.messages if "neob-trial@example.org" in rc]
@@ -28,8 +30,13 @@ def test_chinese_request_notifies_investigator_and_confirms_in_chinese(
     body = notice.get_content()  # type: ignore[attr-defined]
     assert ref in notice["Subject"] and ref in body
     assert "预筛查申请" in notice["Subject"]
-    # the notice carries no identity: e-mail is not an encrypted channel
+    # the notice carries no identity and no answers: e-mail is not an encrypted channel
     assert "王芳" not in body and "wang.fang" not in body and "6417" not in body
+    for answer in ("不确定", "日本", "Asia/Tokyo", "雌激素", "翻译"):
+        assert answer not in body, answer
+    # what it does carry: reference, kind, portal language, site time, the staff link
+    assert "预筛查申请" in body and "网站语言：中文" in body and "(Asia/Shanghai)" in body
+    assert f"/staff/requests/{ref}" in body
     text = confirm.get_content()  # type: ignore[attr-defined]
     assert confirm["Content-Language"] == "zh-Hans"
     assert ref in text and "接下来会怎样" in text and "180天" in text

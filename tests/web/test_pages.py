@@ -75,3 +75,49 @@ def test_health_and_static(client: TestClient) -> None:
     css = client.get("/static/style.css")
     assert css.status_code == 200
     assert "text/css" in css.headers["content-type"]
+
+
+def test_criteria_safety_advice_and_site_clock_come_from_the_protocol() -> None:
+    from radiotrial.protocol import PatientText
+
+    p = bundled_protocol()
+    en_default = create_app(settings(), backend=MemoryBackend(), protocol=p)
+    with TestClient(en_default) as c:
+        who = _text(c.get("/en/who-can-join").text)
+        for item in p.plain_criteria("inclusion") + p.plain_criteria("exclusion"):
+            assert item.en in who
+        age = next(c for c in p.eligibility.inclusion if c.id == "I-AGE").threshold
+        assert f"are at least {age:g} years old" in who  # the criterion's own number
+        zh = _text(c.get("/zh/taking-part").text)
+        for advice in p.patient_information.radiation_safety:
+            assert advice.zh in zh
+        assert p.radiopharmaceutical.ligand_name in _text(c.get("/en/treatment").text)
+        assert p.patient_information.condition.zh in _text(c.get("/zh/").text)
+    info = p.patient_information.model_copy(
+        update={
+            "condition": PatientText(en="advanced breast cancer", zh="晚期乳腺癌"),
+            "radiation_safety": [
+                p.patient_information.radiation_safety[0].model_copy(
+                    update={"en": "Keep your distance for 9 days.", "zh": "请保持距离9天。"}
+                )
+            ],
+        }
+    )
+    changed = p.model_copy(
+        update={
+            "patient_information": info,
+            "site": p.site.model_copy(update={"time_zone": "Europe/Zurich"}),
+            "radiopharmaceutical": p.radiopharmaceutical.model_copy(
+                update={"ligand_name": "LigandX"}
+            ),
+        }
+    )
+    with TestClient(create_app(settings(), backend=MemoryBackend(), protocol=changed)) as c:
+        assert "people with advanced breast cancer" in _text(c.get("/en/").text)
+        taking_part = _text(c.get("/en/taking-part").text)
+        assert "Keep your distance for 9 days." in taking_part
+        assert "sleep alone" not in taking_part
+        treatment = c.get("/en/treatment").text
+        assert "LigandX" in treatment and "NeoB," not in treatment
+        form = c.get("/en/prescreening").text
+        assert '<option selected value="Europe/Zurich">' in form  # the site's zone first

@@ -37,7 +37,7 @@ from radiotrial.web._auth import SESSION_COOKIE, SessionStore, StaffSession, all
 from radiotrial.web._context import context_of
 from radiotrial.web._i18n import LANGUAGES, Lang
 from radiotrial.web._portal import _read_form
-from radiotrial.web._screening import evaluate_subject
+from radiotrial.web._screening import evaluate_subject, list_subjects
 from radiotrial.web._security import RateLimiter
 
 __all__ = [
@@ -151,6 +151,12 @@ def choose_language(request: Request, lang: str) -> Response:
         path="/staff",
     )
     return response
+
+
+@staff_router.get("/subjects")
+def subjects(request: Request, session: Reader) -> Response:
+    rows = list_subjects(_state(request).services, session.actor)
+    return _page(request, session, "staff/subjects.html", rows=rows)
 
 
 def _screening_variables(ctx: ServiceContext) -> list[tuple[str, str, Any]]:
