@@ -1,10 +1,10 @@
 """Load benchmark of the public portal: pre-screening submissions against the SQLite default.
 
-A real server (``radiotrial serve``, one uvicorn process, SQLite in WAL mode, outbox delivery)
+A real server (``radiotrial serve``, one uvicorn process, SQLite in WAL mode, outbox table)
 receives ``RADIOTRIAL_BENCH_WEB_N`` (default 5,000) pre-screening submissions from 50
 concurrent clients over loopback; every tenth client also re-posts its last form (a double
-click). Afterwards the registry must hold exactly one ``potential-candidate`` subject per
-distinct submission, with every returned reference present: none lost, none duplicated.
+click). Afterwards the registry must hold exactly one request record per distinct submission,
+with every returned reference present: none lost, none duplicated.
 Baseline: the same submissions from a single sequential client, measured in the same run.
 """
 
@@ -99,22 +99,18 @@ async def _load(base: str, ids: list[int], clients: int) -> tuple[list[float], d
     return latencies, refs, sum(results)
 
 
-def _count_subjects(db_url: str) -> tuple[int, set[str]]:
+def _count_requests(db_url: str) -> tuple[int, set[str]]:
     import sqlalchemy as sa
 
-    from radiotrial.registry import Registry, Subject
+    from radiotrial.registry import Registry, Request
 
     registry = Registry(db_url)
     try:
         with registry.read() as session:
-            codes = set(
-                session.execute(
-                    sa.select(Subject.code).where(Subject.status == "potential-candidate")
-                ).scalars()
-            )
+            refs = list(session.execute(sa.select(Request.reference)).scalars())
     finally:
         registry.dispose()
-    return len(codes), codes
+    return len(refs), set(refs)
 
 
 def _serve(tmp: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
@@ -126,7 +122,6 @@ def _serve(tmp: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
         "RADIOTRIAL_SECRET_KEY": "bench-" + "s" * 40,
         "RADIOTRIAL_VAULT_KEY": generate_key(),
         "RADIOTRIAL_FORM_RATE_LIMIT": "100000000",
-        "RADIOTRIAL_OUTBOX_DIR": str(tmp / "outbox"),
         "RADIOTRIAL_SMTP_URL": "",
     }
     env.pop("RADIOTRIAL_DB_URL", None)
@@ -170,7 +165,7 @@ def run() -> list[dict[str, Any]]:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-        stored, codes = _count_subjects(db_url)
+        stored, codes = _count_requests(db_url)
     returned = set(refs.values()) | set(seq_refs.values())
     expected = n + n_baseline
     lost = len(returned - codes) + max(0, expected - len(returned))
@@ -203,7 +198,7 @@ def run() -> list[dict[str, Any]]:
             "value": float(lost + duplicated),
             "unit": "requests",
             "target": "0",
-            "baseline_name": f"stored subjects (expected {expected})",
+            "baseline_name": f"stored requests (expected {expected})",
             "baseline_value": float(stored),
             "ratio": float(stored == expected and lost + duplicated == 0),
         },

@@ -148,8 +148,11 @@ def test_prescreening_to_enrolment_in_a_browser(
             person.goto(base + "/zh/taking-part")
             _shot(person, tmp_path, "portal-taking-part-zh")
             person.goto(base + "/zh/prescreening")
+            expect(person.locator("[data-about-other]")).to_be_hidden()  # nobody chosen yet
             person.check("input[name=requester_type][value=relative]")
             person.fill("#full_name", "周丽")
+            expect(person.locator("[data-about-other]")).to_be_visible()
+            person.fill("#patient_name", "周明")
             person.select_option("#country", "CN")
             person.check("input[name=travel][value=yes]")
             for q in ("q_advanced", "q_er_positive", "q_prior_endocrine", "q_adult", "q_self_care"):
@@ -179,6 +182,9 @@ def test_prescreening_to_enrolment_in_a_browser(
                 time.sleep(0.1)
             notices = [m for rc, m in mailbox.messages if rc == ("neob-trial@example.org",)]
             assert len(notices) == 1 and ref in notices[0]["Subject"]
+            body = notices[0].get_content()
+            assert f"/staff/requests/{ref}" in body
+            assert "周丽" not in body and "不确定" not in body and "zhou.li" not in body
             confirm = [m for rc, m in mailbox.messages if rc == ("zhou.li@example.cn",)]
             assert ref in confirm[0].get_content()
 
@@ -189,8 +195,21 @@ def test_prescreening_to_enrolment_in_a_browser(
             staff.fill("#password", PASSWORD)
             staff.click("button[type=submit]")
             expect(staff.locator("#queue")).to_contain_text(ref)
+            # the queue shows what the person answered, and how to reach them (not who)
+            row = staff.locator(f"#request-{ref}")
+            for shown in ("Pre-screening", "a relative or friend", "portal: Chinese",
+                          "interpreter: No", "China", "can travel: Yes", "E-mail, Evening",
+                          "Asia/Shanghai", "Metastatic or unresectable: Yes",
+                          "HER2-negative: Not sure", "Prior radioligand therapy: No"):  # fmt: skip
+                expect(row).to_contain_text(shown)
+            expect(staff.locator("#queue")).not_to_contain_text("周丽")
             _shot(staff, tmp_path, "staff-queue")
             staff.click(f"text={ref}")
+            expect(staff.locator("#answers")).to_contain_text("Not sure")
+            _shot(staff, tmp_path, "staff-request")
+            staff.click("#subject-link")
+            code = staff.inner_text("h1").split()[1]
+            assert code.startswith("RT-")
             staff.click("#open-screening")
             expect(staff.locator("#status")).to_have_text("screening")
             staff.select_option("#variable", "platelets")
@@ -208,7 +227,7 @@ def test_prescreening_to_enrolment_in_a_browser(
                 base + "/api/v1/token", json={"username": "coordinator", "password": PASSWORD}
             ).json()
             r = httpx.post(
-                f"{base}/api/v1/subjects/{ref}/evidence",
+                f"{base}/api/v1/subjects/{code}/evidence",
                 json=_evidence(datetime.now(UTC) - timedelta(hours=2)),
                 headers={"Authorization": f"Bearer {token['access_token']}"},
             )
@@ -222,7 +241,7 @@ def test_prescreening_to_enrolment_in_a_browser(
             inv.fill("#username", "investigator")
             inv.fill("#password", PASSWORD)
             inv.click("button[type=submit]")
-            inv.goto(f"{base}/staff/subjects/{ref}")
+            inv.goto(f"{base}/staff/subjects/{code}")
             inv.check("input[name=overall][value=eligible]")
             inv.fill("#decide-reason", "All criteria met on recorded evidence")
             inv.fill("#decide-password", PASSWORD)
@@ -234,7 +253,7 @@ def test_prescreening_to_enrolment_in_a_browser(
             expect(staff.locator("#note")).to_contain_text("enrolled-cohort-1-level-1")
             expect(staff.locator("#timeline")).to_contain_text("on-study")
             _shot(staff, tmp_path, "staff-subject-enrolled")
-            _after_enrolment(browser, base, _app, ref, tmp_path)
+            _after_enrolment(browser, base, _app, code, tmp_path)
         finally:
             browser.close()
 

@@ -140,6 +140,8 @@ class Identity(_Versioned, Base):
     nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
 
+    subject: Mapped[Subject] = relationship()
+
 
 class IdentityKey(Base):
     """One keyed hash (HMAC-SHA256) of identifying data of a subject, for duplicate detection.
@@ -157,6 +159,8 @@ class IdentityKey(Base):
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id", ondelete="CASCADE"))
     key_hash: Mapped[str] = mapped_column(String(64), index=True)
 
+    subject: Mapped[Subject] = relationship()
+
 
 class Milestone(Base):
     """A timestamped event in a subject's path (status changes and named milestones)."""
@@ -170,6 +174,8 @@ class Milestone(Base):
     at: Mapped[datetime]
     recorded_by: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
+
+    subject: Mapped[Subject] = relationship()
 
 
 class Evidence(_Versioned, Base):
@@ -380,6 +386,8 @@ class Request(_Versioned, Base):
     handling_note: Mapped[str | None] = mapped_column(Text)
     audit_salt: Mapped[str] = mapped_column(String(32))
 
+    subject: Mapped[Subject] = relationship()
+
 
 class RequestContact(_Versioned, Base):
     """Vault row: who sent a request and, where given, the patient's name and contacts.
@@ -395,6 +403,8 @@ class RequestContact(_Versioned, Base):
     key_id: Mapped[str] = mapped_column(String(16))
     nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+
+    request: Mapped[Request] = relationship()
 
 
 class OutboxMail(Base):

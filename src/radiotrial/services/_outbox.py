@@ -102,28 +102,24 @@ def queue_mails(
                 .where(Request.reference.in_(refs))
             ).all()
         }
+        rows = []
         for mail, reason in mails:
             uid = secrets.token_hex(16)
             nonce, sealed = vault.seal_recipients(tuple(mail.recipients), uid)
-            request_id, code = linked.get(mail.reference or "", (None, None))
-            row = OutboxMail(
-                mail_uid=uid,
-                kind=mail.kind,
-                language=mail.language,
-                reference=mail.reference,
-                request_id=request_id,
-                subject=mail.subject[:300],
-                body=mail.body,
-                headers=dict(mail.headers),
-                key_id=vault.key_id,
-                nonce=nonce,
-                recipients=sealed,
-                queued_at=now,
-                reason=reason,
-                attempts=0,
-            )
-            audited_create_all(session, actor, [row], subject_code=code)
+            request_id, _ = linked.get(mail.reference or "", (None, None))
+            rows.append(
+                OutboxMail(
+                    mail_uid=uid, kind=mail.kind, language=mail.language,
+                    reference=mail.reference, request_id=request_id, subject=mail.subject[:300],
+                    body=mail.body, headers=dict(mail.headers), key_id=vault.key_id,
+                    nonce=nonce, recipients=sealed, queued_at=now, reason=reason, attempts=0,
+                )
+            )  # fmt: skip
             uids.append(uid)
+        codes = {code for _, code in linked.values()}
+        audited_create_all(
+            session, actor, rows, subject_code=codes.pop() if len(codes) == 1 else None
+        )
     return uids
 
 

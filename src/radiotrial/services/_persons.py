@@ -27,7 +27,7 @@ from radiotrial.registry import (
     audited_create_all,
 )
 
-__all__ = ["PersonMatch", "add_keys", "match_person", "seal_identity"]
+__all__ = ["PersonMatch", "add_keys", "identity_row", "key_rows", "match_person", "seal_identity"]
 
 
 @dataclass(frozen=True)
@@ -63,25 +63,40 @@ def match_person(session: Session, keys: PersonKeys) -> PersonMatch:
     return PersonMatch("possible", codes) if codes else PersonMatch("new")
 
 
+def key_rows(
+    session: Session, subject: Subject, keys: PersonKeys, *, fresh: bool = False
+) -> list[IdentityKey]:
+    """Unsaved rows for the keys of ``keys`` that ``subject`` does not hold yet (``fresh``: a
+    subject created in this transaction holds none)."""
+    held: set[str] = set()
+    if not fresh:
+        held = set(
+            session.execute(
+                sa.select(IdentityKey.key_hash).where(IdentityKey.subject_id == subject.id)
+            ).scalars()
+        )
+    return [IdentityKey(subject=subject, key_hash=k) for k in keys.all if k not in held]
+
+
 def add_keys(
     session: Session, actor: Actor, subject: Subject, keys: PersonKeys, *, reason: str | None
 ) -> None:
     """Give ``subject`` the keys of ``keys`` it does not hold yet (audited, hashes redacted)."""
-    held = set(
-        session.execute(
-            sa.select(IdentityKey.key_hash).where(IdentityKey.subject_id == subject.id)
-        ).scalars()
-    )
-    new = [IdentityKey(subject_id=subject.id, key_hash=k) for k in keys.all if k not in held]
+    new = key_rows(session, subject, keys)
     if new:
         audited_create_all(session, actor, new, subject_code=subject.code, reason=reason)
+
+
+def identity_row(vault: Vault, subject: Subject, record: IdentityRecord) -> Identity:
+    """An unsaved vault row holding ``record`` sealed for ``subject``."""
+    nonce, ciphertext = vault.seal(record, subject.code)
+    return Identity(subject=subject, key_id=vault.key_id, nonce=nonce, ciphertext=ciphertext)
 
 
 def seal_identity(
     session: Session, actor: Actor, vault: Vault, subject: Subject, record: IdentityRecord
 ) -> Identity:
     """Seal ``record`` as ``subject``'s vault row (audited: ciphertext as its digest)."""
-    nonce, ciphertext = vault.seal(record, subject.code)
-    row = Identity(subject_id=subject.id, key_id=vault.key_id, nonce=nonce, ciphertext=ciphertext)
+    row = identity_row(vault, subject, record)
     audited_create_all(session, actor, [row], subject_code=subject.code)
     return row

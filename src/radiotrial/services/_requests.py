@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from radiotrial.errors import ValidationError
 from radiotrial.registry import (
     Actor,
+    Base,
     IdentityKey,
     IdentityRecord,
     Milestone,
@@ -45,7 +46,7 @@ from radiotrial.registry import (
     require_reason,
 )
 from radiotrial.services._context import PORTAL, ServiceContext, get_subject, set_status
-from radiotrial.services._persons import PersonMatch, add_keys, match_person, seal_identity
+from radiotrial.services._persons import PersonMatch, identity_row, key_rows, match_person
 from radiotrial.services._subjects import CONSENT_KEYS, _new_code
 from radiotrial.units import check_aware
 
@@ -278,20 +279,22 @@ def file_request(
                 return _receipt(earlier[0], earlier[1], False)
         match = PersonMatch("new") if keys is None else match_person(session, keys)
         reference = _unused_reference(session, kind)
+        parts: list[Base] = []  # written in one flush and one batch of audit entries
         if match.subject is not None:
             subject = match.subject
             why = f"request {reference} from a known person (same {match.basis})"
         else:
-            subject = _new_subject(ctx, session, actor, submission, received)
+            subject = _new_subject(ctx, submission, received)
+            parts.append(subject)
             why = None
             if identity is not None:
-                seal_identity(session, actor, vault, subject, identity)
+                parts.append(identity_row(vault, subject, identity))
         if keys is not None:
-            add_keys(session, actor, subject, keys, reason=why)
+            parts += key_rows(session, subject, keys, fresh=match.subject is None)
         request = Request(
             reference=reference,
             form_key=form_key,
-            subject_id=subject.id,
+            subject=subject,
             kind=submission.kind,
             requester_type=submission.requester_type,
             language=submission.language,
@@ -309,39 +312,27 @@ def file_request(
             match_codes=list(match.codes),
             audit_salt=secrets.token_hex(16),
         )
-        audited_create_all(session, actor, [request], subject_code=subject.code)
         nonce, ciphertext = vault.seal_contact(contact, reference)
-        milestone = Milestone(
-            subject_id=subject.id,
-            kind=f"{'prescreen' if kind == 'prescreening' else 'consultation'}-request",
-            from_status=None,
-            to_status=None if match.subject is not None else "potential-candidate",
-            at=received,
-            recorded_by=actor.username,
-            note=reference,
-        )
-        audited_create_all(
-            session,
-            actor,
-            [
-                RequestContact(
-                    request_id=request.id, key_id=vault.key_id, nonce=nonce, ciphertext=ciphertext
-                ),
-                milestone,
-            ],
-            subject_code=subject.code,
-        )
+        parts += [
+            request,
+            RequestContact(request=request, key_id=vault.key_id, nonce=nonce,
+                           ciphertext=ciphertext),
+            Milestone(
+                subject=subject,
+                kind=f"{'prescreen' if kind == 'prescreening' else 'consultation'}-request",
+                from_status=None,
+                to_status=None if match.subject is not None else "potential-candidate",
+                at=received,
+                recorded_by=actor.username,
+                note=reference,
+            ),
+        ]  # fmt: skip
+        audited_create_all(session, actor, parts, subject_code=subject.code, reason=why)
         return _receipt(request, subject, True)
 
 
-def _new_subject(
-    ctx: ServiceContext,
-    session: Session,
-    actor: Actor,
-    submission: RequestSubmission,
-    at: datetime,
-) -> Subject:
-    subject = Subject(
+def _new_subject(ctx: ServiceContext, submission: RequestSubmission, at: datetime) -> Subject:
+    return Subject(
         code=_new_code(),
         protocol_id=ctx.protocol.id,
         status="potential-candidate",
@@ -349,8 +340,6 @@ def _new_subject(
         source="referral" if submission.requester_type == "physician" else "portal",
         consents={k: bool(submission.consents.get(k)) for k in CONSENT_KEYS},
     )
-    audited_create_all(session, actor, [subject], subject_code=subject.code)
-    return subject
 
 
 def _views(session: Session, stmt: sa.Select[Request, Subject]) -> list[RequestView]:
