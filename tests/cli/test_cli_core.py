@@ -57,6 +57,19 @@ def test_protocol_validate_and_show(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and "Menda" in out
 
 
+def test_protocol_show_gives_the_target_with_its_unit(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # the same 30 % target written as a percentage is shown as a rate with its unit, never "30"
+    pct = tmp_path / "pct.yaml"
+    text = PROTOCOL.read_text(encoding="utf-8")
+    old = 'value: 0.3\n    unit: "1"'
+    assert old in text
+    pct.write_text(text.replace(old, 'value: 30\n    unit: "%"'), encoding="utf-8")
+    code, out, _ = run(capsys, "protocol", "show", str(pct))
+    assert code == 0 and "target DLT rate 0.3 (30 %)" in " ".join(out.split())
+
+
 def test_protocol_validate_rejects_bad_file(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

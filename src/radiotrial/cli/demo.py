@@ -24,7 +24,7 @@ from rich.table import Table
 
 from radiotrial.cli._output import console, err_console, json_option, print_json
 from radiotrial.cli.nuclide import nuclide_summary
-from radiotrial.cli.protocol import protocol_summary
+from radiotrial.cli.protocol import protocol_summary, target_text
 from radiotrial.errors import ValidationError
 from radiotrial.protocol import Protocol, bundled_protocol, load_protocol
 
@@ -311,7 +311,8 @@ def demo(
             f"photons {e['photons'] * 1e3:.1f} keV\n"
             f"Imaging photons: {gamma_text}\n"
             f"Dose levels: {', '.join(f'{a:g}' for a in summary['dose_levels_gbq'])} GBq; "
-            f"{summary['design'].upper()} with target DLT rate {summary['target_dlt_rate']:g}\n"
+            f"{summary['design'].upper()} with target DLT rate "
+            f"{target_text(summary['target_dlt_rate'])}\n"
             f"Protocol valid; {summary['assumptions']} values flagged as assumptions.",
             title="radiotrial demo",
         )
