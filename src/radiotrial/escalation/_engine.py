@@ -34,7 +34,7 @@ __all__ = [
     "Decision",
     "OperatingCharacteristics",
     "StepResult",
-    "check_history_size",
+    "check_state_fits",
     "exact_oc",
     "simulate_oc",
 ]
@@ -91,8 +91,14 @@ class Decision:
         }
 
 
-def check_history_size(state: TrialState, max_patients: int) -> None:
-    """Refuse a history with more patients than the design's maximum sample size."""
+def check_state_fits(state: TrialState, n_levels: int, max_patients: int) -> None:
+    """Refuse a history with other levels, or more patients, than the design has."""
+    if state.n_levels != n_levels:
+        raise ValidationError(
+            "history",
+            state.outcome_string(),
+            f"the design has {n_levels} levels, the state {state.n_levels}",
+        )
     if len(state.patients) > max_patients:
         raise ValidationError(
             "history",
@@ -146,13 +152,7 @@ class CohortDesign(abc.ABC):
     def _state_arrays(
         self, state: TrialState
     ) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray]:
-        if state.n_levels != self.n_levels:
-            raise ValidationError(
-                "history",
-                state.outcome_string(),
-                f"the design has {self.n_levels} levels, the state {state.n_levels}",
-            )
-        check_history_size(state, self.max_patients)
+        check_state_fits(state, self.n_levels, self.max_patients)
         if state.n_pending:
             raise ValidationError(
                 "history",

@@ -65,7 +65,7 @@ from radiotrial.escalation._engine import (
     IntArray,
     OperatingCharacteristics,
     SimulatedTrials,
-    check_history_size,
+    check_state_fits,
     summarise,
     tolerances,
 )
@@ -380,16 +380,8 @@ def _simulate_tite(  # type: ignore[no-untyped-def]  # pragma: no cover
                     nd, code = _boin_rule(
                         d, lev, obs, comp, fu, count, k, w, lam_e, lam_d, elim_min, max_pending
                     )
-                    if code == 6:
-                        nsusp += 1
-                        nt = _next_event(arr, tox, tdlt, lev, d, count, tau, w)
-                        if not np.isfinite(nt):
-                            break
-                        tau = nt
-                        continue
-                    if code == 3:
-                        stopped = True
-                    d = nd
+                    suspend = code == 6
+                    stopped = code == 3
                 else:
                     ahat = _crm_rec(
                         lev, obs, fu, count, k, w, lf, l1f, f, logprior, grid, gw, target, adaptive
@@ -422,14 +414,17 @@ def _simulate_tite(  # type: ignore[no-untyped-def]  # pragma: no cover
                             n_here += 1
                             if not comp[i]:
                                 m_here += 1
-                    if m_here > max_pending * n_here or (nd > d and n_here - m_here < min_complete):
-                        nsusp += 1
-                        nt = _next_event(arr, tox, tdlt, lev, d, count, tau, w)
-                        if not np.isfinite(nt):
-                            break
-                        tau = nt
-                        continue
-                    d = nd
+                    suspend = m_here > max_pending * n_here or (
+                        nd > d and n_here - m_here < min_complete
+                    )
+                if suspend:  # wait for the next completion or DLT at the current level
+                    nsusp += 1
+                    nt = _next_event(arr, tox, tdlt, lev, d, count, tau, w)
+                    if not np.isfinite(nt):
+                        break
+                    tau = nt
+                    continue
+                d = nd
                 break
             if stopped:
                 break
@@ -461,13 +456,7 @@ class _TiteBase(abc.ABC):
         return self.cohort_size * self.max_cohorts
 
     def _check_state(self, state: TrialState) -> None:
-        if state.n_levels != self.n_levels:
-            raise ValidationError(
-                "history",
-                state.outcome_string(),
-                f"the design has {self.n_levels} levels, the state {state.n_levels}",
-            )
-        check_history_size(state, self.max_patients)
+        check_state_fits(state, self.n_levels, self.max_patients)
 
     def _full(self, state: TrialState) -> bool:
         """No room for another cohort within the maximum sample size (BOIN's stopping rule)."""
