@@ -330,7 +330,9 @@ def demo(
     validation = dos.get("validation") or {}
     neoray = _population_gy_per_gbq()
     rows = {r["region"]: r for r in dos["regions"]}
-    marrow = next((m for m in dos["red_marrow"] if m["method"] == "image"), None)
+    marrow = next(
+        (m for m in dos["red_marrow"] if m["method"] == dos.get("red_marrow_for_planning")), None
+    )
     for name in (
         "kidneys",
         "pancreas",
@@ -354,7 +356,7 @@ def demo(
     if marrow is not None:
         ref = neoray["red_marrow"]
         table.add_row(
-            "red marrow (image)",
+            f"red marrow ({marrow['method']})",
             f"{marrow['dose_gy']:.3g} ± {marrow['dose_sd_gy']:.2g}",
             f"{marrow['dose_gy'] / dos['administered_activity_gbq']:.3g}",
             f"{ref[0]:g} ± {ref[1]:g}",

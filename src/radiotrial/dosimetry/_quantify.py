@@ -11,6 +11,13 @@ Partial-volume correction by the geometric transfer matrix (GTM; Rousset et al.,
 piecewise-uniform concentration c_j in each label j, the activity observed in label i is
 O_i = Σ_j W_ij c_j with W_ij = Σ_{v∈i} (G * 1_j)(v). Solving W c = O gives the true concentration
 of every label, hence its true activity N_j c_j, free of spill-out and spill-in between labels.
+
+Recovery uncertainty. The correction rests on the assumed FWHM. The GTM is solved a second
+time with the FWHM scaled by (1 + u_FWHM) (``data/dosimetry.yaml``); the relative change of a
+region's corrected activity is the sensitivity-weighted recovery uncertainty of that region
+(Gear et al., EJNMMI 2018;45:2456: a recovery coefficient shared by every session scales the
+whole curve, fully correlated between sessions, so it adds to the TIA's relative SD in
+quadrature and is not put into the fit weights).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
+from radiotrial.dosimetry._data import value
 from radiotrial.dosimetry._study import Session, Study
 from radiotrial.errors import ValidationError
 from radiotrial.imaging import Volume
@@ -68,6 +76,13 @@ def register_sessions(study: Study, activities: list[Volume]) -> tuple[list[Volu
     for session, act in zip(study.sessions[1:], activities[1:], strict=True):
         ct = session.ct
         if ct.same_grid(ref_ct) and np.array_equal(np.asarray(ct.array), np.asarray(ref_ct.array)):
+            if not act.same_grid(activities[0]):
+                # same frame (identical CT), another SPECT grid: resample, conserving activity
+                act = resample(act, activities[0], method="conserve")
+                notes.append(
+                    f"session {session.time_h:g} h: SPECT on another grid than "
+                    f"{study.sessions[0].time_h:g} h, resampled (same CT frame)"
+                )
             out.append(act)
             continue
         ref_grid = ref_ct if ref_ct.same_grid(act) else resample(ref_ct, act, method="linear")
@@ -106,8 +121,8 @@ def gtm_matrix(
     w = np.zeros((present.size, present.size))
     margin = [math.ceil(4.0 * s) + 1 for s in sigma_vox]
     objects = ndimage.find_objects(lab)
-    for j, value in enumerate(present):
-        box = objects[value - 1]
+    for j, label in enumerate(present):
+        box = objects[label - 1]
         assert box is not None
         sl = tuple(
             slice(max(b.start - m, 0), min(b.stop + m, n))
@@ -115,7 +130,7 @@ def gtm_matrix(
         )
         crop = lab[sl]
         blurred = ndimage.gaussian_filter(
-            (crop == value).astype(np.float64), sigma_vox, mode="constant"
+            (crop == label).astype(np.float64), sigma_vox, mode="constant"
         )
         inside = crop > 0
         w[:, j] = np.bincount(index[crop[inside]], weights=blurred[inside], minlength=present.size)
@@ -134,6 +149,8 @@ class Quantified:
     observed_bq, corrected_bq : (T, L) ndarray
         Activity in each label before and after GTM partial-volume correction.
     notes : list of str
+    corrected_fwhm_bq : (T, L) ndarray, optional
+        The correction with the FWHM scaled by 1 + u_FWHM (for the recovery uncertainty).
     """
 
     activity: list[Volume]
@@ -141,6 +158,16 @@ class Quantified:
     observed_bq: F64
     corrected_bq: F64
     notes: list[str]
+    corrected_fwhm_bq: F64 | None = None
+
+    def recovery_rsd(self, labels: tuple[int, ...]) -> float:
+        """Relative SD of the corrected activity of ``labels`` from the FWHM uncertainty."""
+        if self.corrected_fwhm_bq is None:
+            return 0.0
+        cols = np.isin(self.label_values, labels)
+        base = float(self.corrected_bq[:, cols].sum())
+        shifted = float(self.corrected_fwhm_bq[:, cols].sum())
+        return abs(shifted - base) / base if base > 0 else 0.0
 
 
 def quantify(study: Study, *, pvc: bool = True) -> Quantified:
@@ -158,19 +185,26 @@ def quantify(study: Study, *, pvc: bool = True) -> Quantified:
             for a in activities
         ]
     ).astype(np.float64)
+    shifted = None
     if pvc and study.fwhm_mm > 0:
-        sigma_vox = tuple(study.fwhm_mm * FWHM_TO_SIGMA / s for s in study.labels.spacing_mm)
-        w, values = gtm_matrix(lab, sigma_vox)  # type: ignore[arg-type]
-        counts = np.bincount(lab.ravel(), minlength=lab.max() + 1)[values].astype(np.float64)
-        conc = np.linalg.solve(w, observed.T).T
-        corrected = np.clip(conc, 0.0, None) * counts
+        counts = np.bincount(lab.ravel(), minlength=lab.max() + 1)[present].astype(np.float64)
+
+        def gtm(fwhm_mm: float) -> F64:
+            sigma_vox = tuple(fwhm_mm * FWHM_TO_SIGMA / s for s in study.labels.spacing_mm)
+            w, _ = gtm_matrix(lab, sigma_vox)  # type: ignore[arg-type]
+            out: F64 = np.clip(np.linalg.solve(w, observed.T).T, 0.0, None) * counts
+            return out
+
+        corrected = gtm(study.fwhm_mm)
+        u_fwhm = value("uncertainty", "fwhm_rsd")
+        shifted = gtm(study.fwhm_mm * (1.0 + u_fwhm))
         ratio = corrected.sum(axis=1) / np.maximum(observed.sum(axis=1), 1e-300)
         notes.append(
-            f"GTM partial-volume correction over {values.size} labels "
-            f"(FWHM {study.fwhm_mm:.3g} mm); "
+            f"GTM partial-volume correction over {present.size} labels "
+            f"(FWHM {study.fwhm_mm:.3g} mm ± {u_fwhm:.0%} for the recovery uncertainty); "
             f"total activity ×{ratio.min():.3f}–{ratio.max():.3f}"
         )
     else:
         corrected = observed.copy()
-        notes.append("no partial-volume correction")
-    return Quantified(activities, present.astype(np.int64), observed, corrected, notes)
+        notes.append("no partial-volume correction (no recovery uncertainty)")
+    return Quantified(activities, present.astype(np.int64), observed, corrected, notes, shifted)

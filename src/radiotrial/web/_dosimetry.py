@@ -200,9 +200,10 @@ def _finite_dose(name: str, value: Any) -> float | None:
 
 
 def _marrow(doc: dict[str, Any]) -> dict[str, Any] | None:
-    """The red-marrow estimate the plan uses: image-based where present, else the first."""
+    """The red-marrow estimate the plan uses (``red_marrow_for_planning`` of the run)."""
     rows = [m for m in doc.get("red_marrow") or [] if isinstance(m, dict)]
-    return next((m for m in rows if m.get("method") == "image"), None) or next(iter(rows), None)
+    chosen = doc.get("red_marrow_for_planning")
+    return next((m for m in rows if m.get("method") == chosen), None)
 
 
 def link_run(
