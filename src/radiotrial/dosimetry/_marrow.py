@@ -26,6 +26,7 @@ itself, the anatomical marrow shares and the reference marrow mass (population v
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +35,7 @@ import numpy.typing as npt
 from radiotrial.dosimetry._data import value
 from radiotrial.dosimetry._tia import fit_rsd
 from radiotrial.errors import ValidationError
-from radiotrial.kinetics import fit_tac
+from radiotrial.kinetics import FitWarning, fit_tac
 from radiotrial.transport import sphere_s_value
 
 __all__ = [
@@ -105,7 +106,10 @@ def red_marrow_blood_based(
     if marrow_mass_g <= 0:
         raise ValidationError("marrow_mass_g", marrow_mass_g, "must be > 0")
     ratio = value("red_marrow", "rmblr") if rmblr is None else rmblr
-    fit = fit_tac(times_h, conc * 1e-6, nuclide=nuclide)  # "MBq"/mL
+    with warnings.catch_warnings():
+        # a fit without an estimable SD gets the documented fallback of fit_rsd (noted)
+        warnings.simplefilter("ignore", FitWarning)
+        fit = fit_tac(times_h, conc * 1e-6, nuclide=nuclide)  # "MBq"/mL
     rho = value("red_marrow", "density_g_cm3")
     tia = ratio * fit.tia_mbq_h * 3.6e9 * marrow_mass_g / rho
     rsd, fallback = fit_rsd(fit, None)

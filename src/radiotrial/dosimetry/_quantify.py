@@ -12,6 +12,13 @@ piecewise-uniform concentration c_j in each label j, the activity observed in la
 O_i = Σ_j W_ij c_j with W_ij = Σ_{v∈i} (G * 1_j)(v). Solving W c = O gives the true concentration
 of every label, hence its true activity N_j c_j, free of spill-out and spill-in between labels.
 
+Count statistics. Where the images are in counts, each label's observed activity O_i carries
+the Poisson variance of its counts, var(O_i) = O_i/k (k counts per Bq, attenuation-corrected
+counts taken as Poisson: an under-estimate by the inverse transmission). The correction is
+linear, c = W⁻¹O, so a region's corrected activity Σ_j N_j c_j has the variance
+Σ_i (Σ_j N_j (W⁻¹)_ji)² var(O_i): small regions beside hot neighbours inherit the neighbours'
+noise. These variances weight the region fits.
+
 Recovery uncertainty. The correction rests on the assumed FWHM. The GTM is solved a second
 time with the FWHM scaled by (1 + u_FWHM) (``data/dosimetry.yaml``); the relative change of a
 region's corrected activity is the sensitivity-weighted recovery uncertainty of that region
@@ -151,6 +158,10 @@ class Quantified:
     notes : list of str
     corrected_fwhm_bq : (T, L) ndarray, optional
         The correction with the FWHM scaled by 1 + u_FWHM (for the recovery uncertainty).
+    counts_per_bq : float, optional
+        Counts per Bq of the images (count statistics), where they are in counts.
+    gtm_inverse : (L, L) ndarray, optional
+        W⁻¹ with the label voxel counts folded in (corrected activity = ``gtm_inverse @ O``).
     """
 
     activity: list[Volume]
@@ -159,6 +170,21 @@ class Quantified:
     corrected_bq: F64
     notes: list[str]
     corrected_fwhm_bq: F64 | None = None
+    counts_per_bq: float | None = None
+    gtm_inverse: F64 | None = None
+
+    def count_variance_bq2(self, labels: tuple[int, ...]) -> F64 | None:
+        """(T,) Poisson variance (Bq²) of the corrected activity of ``labels`` per session."""
+        if self.counts_per_bq is None:
+            return None
+        var_obs = np.clip(self.observed_bq, 0.0, None) / self.counts_per_bq  # (T, L)
+        cols = np.isin(self.label_values, labels)
+        if self.gtm_inverse is None:
+            out: F64 = var_obs[:, cols].sum(axis=1)
+            return out
+        m = self.gtm_inverse[cols].sum(axis=0)  # (L,): d(region activity)/d O_i
+        out = var_obs @ (m**2)
+        return out
 
     def recovery_rsd(self, labels: tuple[int, ...]) -> float:
         """Relative SD of the corrected activity of ``labels`` from the FWHM uncertainty."""
@@ -185,19 +211,20 @@ def quantify(study: Study, *, pvc: bool = True) -> Quantified:
             for a in activities
         ]
     ).astype(np.float64)
-    shifted = None
+    shifted = inverse = None
     if pvc and study.fwhm_mm > 0:
         counts = np.bincount(lab.ravel(), minlength=lab.max() + 1)[present].astype(np.float64)
 
         def gtm(fwhm_mm: float) -> F64:
             sigma_vox = tuple(fwhm_mm * FWHM_TO_SIGMA / s for s in study.labels.spacing_mm)
             w, _ = gtm_matrix(lab, sigma_vox)  # type: ignore[arg-type]
-            out: F64 = np.clip(np.linalg.solve(w, observed.T).T, 0.0, None) * counts
+            out: F64 = np.linalg.inv(w) * counts[:, None]
             return out
 
-        corrected = gtm(study.fwhm_mm)
+        inverse = gtm(study.fwhm_mm)
+        corrected = np.clip(observed @ inverse.T, 0.0, None)
         u_fwhm = value("uncertainty", "fwhm_rsd")
-        shifted = gtm(study.fwhm_mm * (1.0 + u_fwhm))
+        shifted = np.clip(observed @ gtm(study.fwhm_mm * (1.0 + u_fwhm)).T, 0.0, None)
         ratio = corrected.sum(axis=1) / np.maximum(observed.sum(axis=1), 1e-300)
         notes.append(
             f"GTM partial-volume correction over {present.size} labels "
@@ -207,4 +234,17 @@ def quantify(study: Study, *, pvc: bool = True) -> Quantified:
     else:
         corrected = observed.copy()
         notes.append("no partial-volume correction (no recovery uncertainty)")
-    return Quantified(activities, present.astype(np.int64), observed, corrected, notes, shifted)
+    k = None
+    if all(sess.spect.units == "counts" for sess in study.sessions):
+        lam = get_nuclide(study.nuclide).decay_constant_per_s
+        t_acq = study.acquisition_s
+        k = (
+            study.sensitivity_cps_per_mbq
+            * 1e-6
+            * t_acq
+            * (-math.expm1(-lam * t_acq))
+            / (lam * t_acq)
+        )
+    return Quantified(
+        activities, present.astype(np.int64), observed, corrected, notes, shifted, k, inverse
+    )

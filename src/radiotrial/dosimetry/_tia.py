@@ -181,10 +181,18 @@ def _decay_only(times_h: F64, activity_mbq: F64, nuclide: str, note: str) -> Tac
 
 
 def _fit_curves(
-    times_h: F64, tacs_mbq: F64, nuclide: str, names: list[str], notes: list[str]
+    times_h: F64,
+    tacs_mbq: F64,
+    nuclide: str,
+    names: list[str],
+    notes: list[str],
+    count_var_mbq2: F64 | None = None,
 ) -> tuple[list[TacFit], npt.NDArray[np.bool_]]:
     """Fit every curve on its sessions with activity > 0 (see module notes).
 
+    Weights: 1/σ² with σ from :func:`activity_sd_mbq` (count statistics ⊕ per-scan random
+    part), scaled by the residuals; so a late value near zero, whose noise is that of its
+    neighbours' spill-in rather than a fixed fraction of itself, does not steer the fit.
     Returns the fits and the (B, T) mask of the sessions each fit used; batch-level fit
     warnings are appended to ``notes``, per-curve ones live in each fit's notes.
     """
@@ -198,7 +206,10 @@ def _fit_curves(
         if t.size >= 2:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", FitWarning)
-                batch = fit_tacs(t, y, nuclide=nuclide)
+                var = None if count_var_mbq2 is None else count_var_mbq2[np.ix_(rows, pattern)]
+                batch = fit_tacs(
+                    t, y, nuclide=nuclide, sigma_mbq=activity_sd_mbq(y, var), absolute_sigma=False
+                )
             which = ", ".join(names[i] for i in rows[:6]) + ("…" if rows.size > 6 else "")
             notes += [f"TAC fits of {which}: {w.message}" for w in caught]
             for j, i in enumerate(rows):
@@ -221,21 +232,27 @@ def _fit_curves(
     return [f for f in fits if f is not None], used
 
 
-def _counts(study: Study, activity_bq: F64) -> F64 | None:
-    """Primary counts behind each activity where the images are in counts (for Poisson SD)."""
-    if any(s.spect.units != "counts" for s in study.sessions):
-        return None
-    lam = get_nuclide(study.nuclide).decay_constant_per_s
-    t = study.acquisition_s
-    mean_decay = -math.expm1(-lam * t) / (lam * t)
-    out: F64 = activity_bq * study.sensitivity_cps_per_mbq * 1e-6 * t * mean_decay
-    return out
+def activity_sd_mbq(activity_mbq: F64, count_var_mbq2: F64 | None) -> F64:
+    """Random 1-SD of each activity: count statistics ⊕ the per-scan random uncertainty.
+
+    :func:`radiotrial.kinetics.random_activity_sd_mbq` with the effective counts A²/var(A)
+    (after the partial-volume correction); without count information, the per-scan part only.
+    """
+    counts = None
+    if count_var_mbq2 is not None:
+        counts = np.where(
+            count_var_mbq2 > 0, activity_mbq**2 / np.maximum(count_var_mbq2, 1e-300), 1e300
+        )
+        counts = np.maximum(counts, 1e-12)
+    return random_activity_sd_mbq(
+        activity_mbq, counts=counts, other_random_rel_sd=value("uncertainty", "per_scan_random_rsd")
+    )
 
 
-def fit_rsd(fit: TacFit, counts: F64 | None) -> tuple[float, str | None]:
+def fit_rsd(fit: TacFit, count_var_mbq2: F64 | None) -> tuple[float, str | None]:
     """TIA relative SD of a fit and the note of its fallback, if one was needed (module notes).
 
-    ``counts`` are the primary counts behind each fitted activity (Poisson part), if known.
+    ``count_var_mbq2`` is the count-statistics variance of each fitted activity, if known.
     """
     if fit.tia_mbq_h <= 0:
         return 0.0, None
@@ -243,11 +260,7 @@ def fit_rsd(fit: TacFit, counts: F64 | None) -> tuple[float, str | None]:
         return fit.tia_sd_mbq_h / fit.tia_mbq_h, None
     u_scan = value("uncertainty", "per_scan_random_rsd")
     if fit.selection_rule != "decay-only":
-        sigma = random_activity_sd_mbq(
-            fit.activity_mbq,
-            counts=None if counts is None else np.maximum(counts, 1.0),
-            other_random_rel_sd=u_scan,
-        )
+        sigma = activity_sd_mbq(fit.activity_mbq, count_var_mbq2)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FitWarning)
             again = fit_tac(
@@ -256,7 +269,7 @@ def fit_rsd(fit: TacFit, counts: F64 | None) -> tuple[float, str | None]:
         if math.isfinite(again.tia_sd_mbq_h) and again.tia_mbq_h > 0:
             return again.tia_sd_mbq_h / again.tia_mbq_h, (
                 f"TIA SD from absolute activity uncertainties ({u_scan:.0%} per scan"
-                + (" and count statistics" if counts is not None else "")
+                + (" and count statistics" if count_var_mbq2 is not None else "")
                 + "): the fit has no residual degrees of freedom"
             )
     return u_scan, (
@@ -323,6 +336,15 @@ def _schedule_check(
     return before, after, extrap, deviation, notes
 
 
+def _count_variances(q: Quantified, groups: list[tuple[int, ...]]) -> F64 | None:
+    """(B, T) count-statistics variance (MBq²) of each group's corrected activity, if known."""
+    rows = [q.count_variance_bq2(g) for g in groups]
+    if any(r is None for r in rows):
+        return None
+    out: F64 = np.stack([r for r in rows if r is not None]) * 1e-12
+    return out
+
+
 def fit_regions(
     study: Study, q: Quantified, notes: list[str] | None = None
 ) -> dict[str, RegionKinetics]:
@@ -335,12 +357,11 @@ def fit_regions(
     tacs_bq = np.stack([q.corrected_bq[:, c].sum(axis=1) for c in cols])
     names = [r.name for r in study.regions]
     sink: list[str] = [] if notes is None else notes
-    fits, used = _fit_curves(study.times_h, tacs_bq * 1e-6, study.nuclide, names, sink)
-    observed = np.stack([q.observed_bq[:, c].sum(axis=1) for c in cols])
-    counts = _counts(study, observed)
+    var = _count_variances(q, [r.labels for r in study.regions])
+    fits, used = _fit_curves(study.times_h, tacs_bq * 1e-6, study.nuclide, names, sink, var)
     out: dict[str, RegionKinetics] = {}
     for i, (region, fit) in enumerate(zip(study.regions, fits, strict=True)):
-        rsd, fallback = fit_rsd(fit, None if counts is None else counts[i][used[i]])
+        rsd, fallback = fit_rsd(fit, None if var is None else var[i][used[i]])
         before, after, extrap, dev, warn = _schedule_check(
             region.name, study.times_h, tacs_bq[i] * 1e-6, used[i], fit, study.nuclide
         )
@@ -402,7 +423,8 @@ def voxel_tia(study: Study, q: Quantified, *, max_voxel_rsd: float = 0.5) -> Vox
     col = {int(v): i for i, v in enumerate(q.label_values)}
     notes: list[str] = []
     names = [study.label_names.get(int(v), f"label {int(v)}") for v in q.label_values]
-    label_fits, _ = _fit_curves(t, q.corrected_bq.T * 1e-6, study.nuclide, names, notes)
+    label_var = _count_variances(q, [(int(v),) for v in q.label_values])
+    label_fits, _ = _fit_curves(t, q.corrected_bq.T * 1e-6, study.nuclide, names, notes, label_var)
     label_tia = np.array([f.tia_mbq_h for f in label_fits])
     shapes = np.stack([f.predict(t) for f in label_fits])  # (L, T), MBq
     shape_tia = label_tia  # ∫f for the un-normalised shape

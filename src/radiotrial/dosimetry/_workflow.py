@@ -257,6 +257,12 @@ def _organ_level(
         if lb in names and region_of.get(lb) in rel
     }
     label_sd = mird_label_dose_sds(tia_sd, masses, s)
+    method = (
+        f"MIRD S matrix (user table {s.metadata.get('source', '')}; self-doses mass-scaled "
+        "where it gives target_mass_g)"
+        if s.sex == "custom"
+        else f"MIRD S matrix ({s.sex} reference phantom, mass-scaled)"
+    )
     out: dict[str, dict[str, Any]] = {}
     for r in regions:
         u_v = r.components_rsd["volume"]
@@ -279,7 +285,7 @@ def _organ_level(
             out[r.name] = {
                 "dose_gy": d,
                 "dose_sd_gy": math.hypot(sd_tia, d * u_v),
-                "method": f"MIRD S matrix ({s.sex}, mass-scaled)",
+                "method": method,
             }
     missing = sorted(n for n in set(tia) - set(s.regions) if not n.startswith("tumour"))
     if missing:
