@@ -137,7 +137,7 @@ def dose_run(
 
 def load_history(folder: Path) -> list[Any]:
     """Organ results of every cycle found under ``folder`` (``results.json`` files)."""
-    from radiotrial.dosimetry import CycleDose
+    from radiotrial.dosimetry import CycleDose, planning_marrow_row
 
     files = sorted({*folder.glob("results.json"), *folder.glob("*/results.json")})
     if not files:
@@ -161,10 +161,9 @@ def load_history(folder: Path) -> list[Any]:
                             r.get("alpha_beta_gy"),
                         )
                     )
-            chosen = doc.get("red_marrow_for_planning")
-            marrow = [m for m in doc.get("red_marrow", []) if m["method"] == chosen]
-            if marrow:
-                history.append(CycleDose("red_marrow", cycle, gbq, float(marrow[0]["dose_gy"])))
+            marrow = planning_marrow_row(doc)
+            if marrow is not None:
+                history.append(CycleDose("red_marrow", cycle, gbq, float(marrow["dose_gy"])))
         except (KeyError, TypeError, ValueError) as exc:
             raise InputFileError(str(f), f"not a dosimetry result ({exc})") from None
     cycles = [h.cycle for h in history]

@@ -11,6 +11,7 @@ from radiotrial.dosimetry._absorbed import RegionDose, bed_map, dvh, region_dose
 from radiotrial.dosimetry._marrow import (
     MarrowDose,
     planning_marrow,
+    planning_marrow_row,
     red_marrow_blood_based,
     red_marrow_image_based,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "mird_label_doses",
     "plan_next_cycle",
     "planning_marrow",
+    "planning_marrow_row",
     "quantify",
     "red_marrow_blood_based",
     "red_marrow_image_based",

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +42,7 @@ from radiotrial.transport import sphere_s_value
 __all__ = [
     "MarrowDose",
     "planning_marrow",
+    "planning_marrow_row",
     "red_marrow_blood_based",
     "red_marrow_image_based",
     "self_dose_gy",
@@ -174,3 +176,16 @@ def planning_marrow(marrow: list[MarrowDose]) -> MarrowDose | None:
     """
     sampled = next((m for m in marrow if m.method == "blood"), None)
     return sampled or max(marrow, key=lambda m: m.dose_gy, default=None)
+
+
+def planning_marrow_row(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``red_marrow`` entry of a ``results.json`` that the plan uses.
+
+    ``red_marrow_for_planning`` names it; results written before that key existed used the
+    image-based estimate (else the first one).
+    """
+    rows = [m for m in doc.get("red_marrow") or [] if isinstance(m, dict)]
+    if "red_marrow_for_planning" in doc:
+        chosen = doc["red_marrow_for_planning"]
+        return next((m for m in rows if m.get("method") == chosen), None)
+    return next((m for m in rows if m.get("method") == "image"), None) or next(iter(rows), None)
