@@ -146,6 +146,33 @@ def test_demo_keeps_a_database_once(
     assert code == 2 and "already has accounts" in err
 
 
+@pytest.mark.slow
+def test_demo_dosimetry_path_at_reduced_size(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # the full demo path (image-based dosimetry in the trial and the virtual-patient panel) at
+    # 9.6 mm so that it stays a few seconds; the science is tested in tests/dosimetry
+    monkeypatch.delenv("RADIOTRIAL_VAULT_KEY", raising=False)
+    monkeypatch.delenv("RADIOTRIAL_VAULT_KEY_FILE", raising=False)
+    out = tmp_path / "demo"
+    argv = ["demo", "--json", "--cohorts", "1", "--seed", "3", "--voxel-mm", "9.6"]
+    code, stdout, err = run(capsys, *argv, "--out", str(out))
+    assert code == 0, err
+    doc = json.loads(stdout)
+    assert doc["trial"]["dosimetry_method"] != "population"
+    dos = doc["dosimetry"]
+    assert dos["out"] == str(out) and (out / "results.json").is_file()
+    assert (out / "bed.nii.gz").is_file() and (out / "rtdose.dcm").is_file()
+    written = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert written["regions"] == dos["regions"]
+    kidneys = next(r for r in dos["regions"] if r["region"] == "kidneys")
+    assert kidneys["dose_gy"] > 0 and kidneys["dose_sd_gy"] > 0
+    # the protocol's first scan at 4 h: the unsampled renal phase is reported, not hidden
+    assert kidneys["warnings"] and kidneys["warnings"][0] in dos["warnings"]
+    assert dos["plan"]["max_activity_gbq"] > 0
+    assert dos["red_marrow_for_planning"] in {m["method"] for m in dos["red_marrow"]}
+
+
 @pytest.mark.parametrize(
     "argv", [["--help"], ["nuclide", "--help"], ["protocol", "show", "--help"], ["demo", "--help"]]
 )

@@ -147,7 +147,7 @@ def _escalation(p: Protocol, summary: DemoTrialSummary) -> dict[str, Any]:
     }
 
 
-def _dosimetry(p: Protocol, out: Path, seed: int) -> dict[str, Any]:
+def _dosimetry(p: Protocol, out: Path, seed: int, voxel_mm: float) -> dict[str, Any]:
     from radiotrial.dosimetry import run_dosimetry, study_from_virtual_patient, write_report
     from radiotrial.phantom import make_patient
 
@@ -158,8 +158,14 @@ def _dosimetry(p: Protocol, out: Path, seed: int) -> dict[str, Any]:
         console=err_console,
         transient=True,
     ) as bar:
-        task = bar.add_task("making a virtual patient (4 SPECT/CT sessions)", total=None)
-        patient = make_patient(seed=seed, time_points_h=p.imaging_schedule.timepoints_h)
+        task = bar.add_task(
+            f"making a virtual patient ({len(p.imaging_schedule.timepoints_h)} SPECT/CT sessions, "
+            f"{voxel_mm:g} mm)",
+            total=None,
+        )
+        patient = make_patient(
+            seed=seed, time_points_h=p.imaging_schedule.timepoints_h, spacing_mm=voxel_mm
+        )
 
         def step(name: str) -> None:
             bar.update(task, description=f"dosimetry: {name} done")
@@ -264,6 +270,14 @@ def demo(
         "virtual-patient dosimetry panel; without it, the trial uses NeoRay's population "
         "Gy/GBq and the panel is skipped.",
     ),
+    voxel_mm: float = typer.Option(
+        4.8,
+        "--voxel-mm",
+        min=2.0,
+        max=20.0,
+        help="Voxel size of the virtual patient's SPECT/CT in the dosimetry panel (9.6 for a "
+        "quick run).",
+    ),
     as_json: bool = json_option,
 ) -> None:
     """Validate the protocol, play a synthetic trial, show the escalation decisions and
@@ -283,7 +297,7 @@ def demo(
         p, db=db, seed=seed, cohorts=cohorts, image_dosimetry=dosimetry, dlt_probability=curve
     )
     esc = _escalation(p, trial)
-    dos = _dosimetry(p, out, seed) if dosimetry else None
+    dos = _dosimetry(p, out, seed, voxel_mm) if dosimetry else None
     if as_json:
         print_json(
             {
@@ -331,7 +345,9 @@ def demo(
     validation = dos.get("validation") or {}
     neoray = _population_gy_per_gbq()
     rows = {r["region"]: r for r in dos["regions"]}
-    marrow = next((m for m in dos["red_marrow"] if m["method"] == "image"), None)
+    marrow = next(
+        (m for m in dos["red_marrow"] if m["method"] == dos.get("red_marrow_for_planning")), None
+    )
     for name in (
         "kidneys",
         "pancreas",
@@ -355,7 +371,7 @@ def demo(
     if marrow is not None:
         ref = neoray["red_marrow"]
         table.add_row(
-            "red marrow (image)",
+            f"red marrow ({marrow['method']})",
             f"{marrow['dose_gy']:.3g} ± {marrow['dose_sd_gy']:.2g}",
             f"{marrow['dose_gy'] / dos['administered_activity_gbq']:.3g}",
             f"{ref[0]:g} ± {ref[1]:g}",
