@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from radiotrial.cli import main
+from radiotrial.cli import app, main
 
 PROTOCOL = Path(__file__).resolve().parents[2] / "protocols" / "lu177-neob-er-her2-mbc-phase1.yaml"
 
@@ -173,9 +174,36 @@ def test_demo_dosimetry_path_at_reduced_size(
     assert dos["red_marrow_for_planning"] in {m["method"] for m in dos["red_marrow"]}
 
 
-@pytest.mark.parametrize(
-    "argv", [["--help"], ["nuclide", "--help"], ["protocol", "show", "--help"], ["demo", "--help"]]
-)
-def test_help(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
-    code, out, _ = run(capsys, *argv)
+def _command_paths() -> list[list[str]]:
+    """Every command and group of the CLI, as argv prefixes (walked from the click tree)."""
+    import typer.main
+
+    paths: list[list[str]] = []
+
+    def walk(cmd: Any, prefix: list[str]) -> None:
+        paths.append(prefix)
+        # typer ships its own click; a group is whatever holds subcommands
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, [*prefix, name])
+
+    walk(typer.main.get_command(app), [])
+    return paths
+
+
+COMMANDS = _command_paths()
+
+
+def test_command_tree_is_complete() -> None:
+    # guards the walk itself: the top-level commands the README and issues name are all present
+    top = {p[0] for p in COMMANDS if len(p) == 1}
+    assert {"nuclide", "protocol", "demo", "serve", "phantom", "imaging", "design"} <= top
+    assert len(COMMANDS) > 30
+
+
+@pytest.mark.parametrize("argv", COMMANDS, ids=lambda a: " ".join(a) or "radiotrial")
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    code, out, _ = run(capsys, *argv, "--help")
     assert code == 0 and "Usage" in out
+    # a helpful --help: the command says what it does, not only its usage line
+    description = out.split("Usage", 1)[1].split("╭", 1)[0].splitlines()[1:]
+    assert any(line.strip() for line in description), f"{argv} --help has no description"
