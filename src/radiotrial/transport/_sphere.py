@@ -30,6 +30,7 @@ in spheres of various sizes", J. Nucl. Med. 41, 149 (2000).
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,6 +80,17 @@ def _psi(r: np.ndarray, radius: float) -> np.ndarray:
     return np.where(x <= 2.0, 1.0 - 0.75 * x + x**3 / 16.0, 0.0)
 
 
+def _real(field: str, value: object, bounds: tuple[float, float], unit: str) -> float:
+    """A finite real number (Python or NumPy scalar) within ``bounds``, as float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValidationError(field, value, f"expected a number in {unit}")
+    x = float(value)
+    lo, hi = bounds
+    if not (math.isfinite(x) and lo <= x <= hi):
+        raise ValidationError(field, value, f"outside the supported range {lo:g}–{hi:g} {unit}")
+    return x
+
+
 def sphere_electron_absorbed_fraction(kernel: RadialKernel, radius_mm: float) -> float:
     """Electron absorbed fraction of a uniform source in a sphere, from a point kernel."""
     if kernel.emitted_mev == 0.0:
@@ -121,22 +133,8 @@ def sphere_s_value(
     >>> 0.95 < s.electron_absorbed_fraction < 1.0
     True
     """
-    lo, hi = MASS_G_RANGE
-    if not (isinstance(mass_g, int | float) and math.isfinite(mass_g) and lo <= mass_g <= hi):
-        raise ValidationError(
-            "mass_g", mass_g, f"sphere mass outside the supported range {lo:g}–{hi:g} g"
-        )
-    dlo, dhi = DENSITY_RANGE
-    if not (
-        isinstance(density_g_cm3, int | float)
-        and math.isfinite(density_g_cm3)
-        and dlo <= density_g_cm3 <= dhi
-    ):
-        raise ValidationError(
-            "density_g_cm3",
-            density_g_cm3,
-            f"density outside the supported range {dlo:g}–{dhi:g} g/cm3",
-        )
+    mass_g = _real("mass_g", mass_g, MASS_G_RANGE, "g")
+    density_g_cm3 = _real("density_g_cm3", density_g_cm3, DENSITY_RANGE, "g/cm3")
     nuc = get_nuclide(nuclide)
     mat = get_material("soft-tissue").with_density(float(density_g_cm3))
     radius_cm = (3.0 * mass_g / (4.0 * math.pi * density_g_cm3)) ** (1.0 / 3.0)
