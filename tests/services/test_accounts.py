@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 
@@ -15,11 +17,14 @@ from radiotrial.registry import (
 from radiotrial.services import (
     ServiceContext,
     authenticate,
+    change_role,
     correct_identity,
     create_user,
+    current_account,
     deactivate_user,
     register_prescreen,
     reveal_identity,
+    sign_in,
 )
 from tests.registry._fixtures import PASSWORD, SQLITE_ONLY, Staff
 from tests.services._helpers import identity
@@ -84,3 +89,36 @@ def test_identity_correction_is_audited_and_rehashed(ctx: ServiceContext, staff:
             )
         ).scalar_one()
         assert "family_name" in (upd.reason or "") and "Zhao70" not in (upd.new or "")
+
+
+@SQLITE_ONLY
+def test_role_change_and_the_account_epoch(ctx: ServiceContext) -> None:
+    """Every change of what a sign-in stands for moves ``auth_epoch`` on by one; a rehash of
+    the same password or a refused change does not."""
+    admin = create_user(ctx, None, username="root", full_name="R", role="admin", password=PASSWORD)
+    coord = create_user(
+        ctx, admin, username="coord", full_name="C", role="coordinator", password=PASSWORD
+    )
+    account = sign_in(ctx, "coord", PASSWORD)
+    assert (account.actor, account.auth_epoch) == (coord, 0)
+    with pytest.raises(PermissionDeniedError):
+        change_role(ctx, coord, "coord", "admin", reason="promote myself")
+    with pytest.raises(ValidationError, match="role"):
+        change_role(ctx, admin, "coord", "portal", reason="system roles never sign in")
+    with pytest.raises(ValidationError, match="reason"):
+        change_role(ctx, admin, "coord", "investigator", reason="")
+    change_role(ctx, admin, "coord", "coordinator", reason="no change")  # same role: nothing
+    assert current_account(ctx, "coord") == account
+    change_role(ctx, admin, "coord", "investigator", reason="now a sub-investigator")
+    now = current_account(ctx, "coord")
+    assert now is not None and (now.actor.role, now.auth_epoch) == ("investigator", 1)
+    deactivate_user(ctx, admin, "coord", reason="left the team")
+    assert current_account(ctx, "coord") is None
+    with ctx.registry.read() as s:
+        new = s.execute(
+            sa.select(AuditEntry.new)
+            .where(AuditEntry.table_name == "users")
+            .order_by(AuditEntry.seq.desc())
+            .limit(1)
+        ).scalar_one()
+    assert json.loads(new or "{}")["auth_epoch"] == 2

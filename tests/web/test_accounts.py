@@ -1,5 +1,6 @@
 """Staff accounts on the web: sign-in CSRF, Secure cookies in production, password change,
-and the forced change after a one-time password."""
+the forced change after a one-time password, and sessions and tokens ending with a password
+change, a role change or deactivation."""
 
 from __future__ import annotations
 
@@ -8,11 +9,27 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from radiotrial.registry import AuditEntry, generate_key
-from radiotrial.services import authenticate, create_user, password_change_required
+from radiotrial.registry import Actor, AuditEntry, User, generate_key
+from radiotrial.services import (
+    authenticate,
+    change_role,
+    create_user,
+    deactivate_user,
+    password_change_required,
+)
 from radiotrial.web import create_app
+from radiotrial.web._auth import TokenSigner
 
-from .conftest import PASSWORD, SECRET, change_password, csrf_token, login, login_form, settings
+from .conftest import (
+    PASSWORD,
+    SECRET,
+    api_token,
+    change_password,
+    csrf_token,
+    login,
+    login_form,
+    settings,
+)
 
 NEW_PASSWORD = "a much longer new passphrase 9"
 
@@ -143,3 +160,66 @@ def test_one_time_password_must_be_changed_first(staff_app: Any) -> None:
         assert change_password(c, csrf, "one-time pw 4711", NEW_PASSWORD).status_code == 303
         assert c.get("/staff/", follow_redirects=False).status_code == 200
     assert not password_change_required(ctx, "newcomer")
+
+
+def _live(c: TestClient, headers: dict[str, str]) -> int:
+    """Status of an API call and of a staff page with the client's token and session."""
+    api = c.get("/api/v1/me", headers=headers).status_code
+    page = c.get("/staff/subjects", follow_redirects=False)
+    assert api in (200, 401) and page.status_code in (200, 303)
+    return (api == 200) + (page.status_code == 200)
+
+
+def test_tokens_and_sessions_end_with_password_role_or_account(staff_app: Any) -> None:
+    """A token or session signed in before a password change, a role change or deactivation
+    is refused at the next request, not when it expires."""
+    ctx = staff_app.state.services
+    admin = authenticate(ctx, "admin", PASSWORD)
+    with TestClient(staff_app) as c, TestClient(staff_app) as other:
+        login(c, "coordinator")
+        token = api_token(c, "coordinator")
+        assert _live(c, token) == 2
+        # the owner changes the password in another browser: this one and the token end
+        csrf = login(other, "coordinator")
+        assert change_password(other, csrf, PASSWORD, NEW_PASSWORD).status_code == 303
+        assert _live(c, token) == 0
+        r = c.get("/staff/subjects", follow_redirects=False)
+        assert r.headers["location"] == "/staff/login"
+        assert other.get("/staff/subjects").status_code == 200  # the changing session goes on
+    with TestClient(staff_app) as c:
+        login(c, "physicist")
+        token = api_token(c, "physicist")
+        change_role(ctx, admin, "physicist", "monitor", reason="moved to monitoring")
+        assert _live(c, token) == 0  # it was granted the physicist's permissions
+        login(c, "physicist")
+        me = c.get("/api/v1/me", headers=api_token(c, "physicist")).json()
+        assert me["role"] == "monitor"
+    with TestClient(staff_app) as c:
+        login(c, "statistician")
+        token = api_token(c, "statistician")
+        deactivate_user(ctx, admin, "statistician", reason="left the trial")
+        assert _live(c, token) == 0
+    with ctx.registry.read() as s:
+        epochs = dict(s.execute(sa.select(User.username, User.auth_epoch)).all())
+    assert epochs == {"admin": 0, "coordinator": 1, "investigator": 0, "physicist": 1,
+                      "statistician": 1, "monitor": 0}  # fmt: skip
+
+
+def test_a_token_from_before_the_epoch_column_is_refused(staff_app: Any) -> None:
+    """Tokens carry the epoch; one signed without it (an older format) is not accepted."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    old = URLSafeTimedSerializer(SECRET, salt="radiotrial.api-token").dumps(
+        ["monitor", "monitor", "Monitor"]
+    )
+    signer = TokenSigner(SECRET, max_age_s=60)
+    assert signer.verify(old) is None
+    assert signer.verify(signer.issue(Actor("monitor", "monitor", "Monitor"), 3)) == (
+        Actor("monitor", "monitor", "Monitor"),
+        3,
+    )
+    with TestClient(staff_app) as c:
+        assert c.get("/api/v1/me", headers={"Authorization": f"Bearer {old}"}).status_code == 401
+        # a well-signed token of a later epoch than the account's is refused as well
+        ahead = signer.issue(Actor("monitor", "monitor", "Monitor"), 1)
+        assert c.get("/api/v1/me", headers={"Authorization": f"Bearer {ahead}"}).status_code == 401

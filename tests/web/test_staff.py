@@ -258,7 +258,7 @@ def test_idle_and_absolute_timeouts() -> None:
 def test_api_tokens(staff_app: Any) -> None:
     signer = TokenSigner(SECRET, max_age_s=60)
     token = signer.issue(Actor("monitor", "monitor"))
-    assert signer.verify(token) == Actor("monitor", "monitor")
+    assert signer.verify(token) == (Actor("monitor", "monitor"), 0)
     assert signer.verify(token + "x") is None
     assert TokenSigner(SECRET, max_age_s=-1).verify(token) is None
     with TestClient(staff_app) as c:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
@@ -98,6 +99,9 @@ class User(Base):
     password_change_required: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # incremented when what a session or API token stands for changes (password, role,
+    # deactivation): credentials carry the epoch they were issued in and are refused after
+    auth_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class Subject(_Versioned, Base):

@@ -72,11 +72,15 @@ from radiotrial.services._treatment import (
     record_imaging,
 )
 from radiotrial.services._users import (
+    Account,
     authenticate,
     change_password,
+    change_role,
     create_user,
+    current_account,
     deactivate_user,
     password_change_required,
+    sign_in,
 )
 
 __all__ = [
@@ -85,6 +89,7 @@ __all__ = [
     "PORTAL",
     "REQUEST_CHOICES",
     "REQUEST_CONSENTS",
+    "Account",
     "AdministrationResult",
     "DeliveryReport",
     "DemoTrialSummary",
@@ -101,9 +106,11 @@ __all__ = [
     "adjudicate_dlt",
     "authenticate",
     "change_password",
+    "change_role",
     "change_status",
     "correct_identity",
     "create_user",
+    "current_account",
     "deactivate_user",
     "decide_eligibility",
     "deliver_outbox",
@@ -137,6 +144,7 @@ __all__ = [
     "reveal_request_contact",
     "screening_checklist",
     "seed_demo_trial",
+    "sign_in",
     "subject_status",
     "take_forward",
     "trial_status",

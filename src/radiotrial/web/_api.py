@@ -2,8 +2,10 @@
 
 A client exchanges a user name and password for a signed token (``POST /api/v1/token``, same
 Argon2id check and login throttling as the staff sign-in) and sends it as
-``Authorization: Bearer …``. Each endpoint names the permission it needs; the OpenAPI schema
-is at ``/api/openapi.json``.
+``Authorization: Bearer …``. A token is refused as soon as the account's password or role
+changes or the account is deactivated (its ``auth_epoch``: :func:`radiotrial.web._auth.
+live_account`). Each endpoint names the permission it needs; the OpenAPI schema is at
+``/api/openapi.json``.
 """
 
 from __future__ import annotations
@@ -22,19 +24,18 @@ from radiotrial.registry import Actor, AuthenticationError
 from radiotrial.services import (
     EvidenceItem,
     RequestView,
-    authenticate,
     list_requests,
     open_screening,
-    password_change_required,
     record_evidence,
     request_detail,
     screening_checklist,
+    sign_in,
     subject_status,
     take_forward,
     trial_status,
     verify_audit,
 )
-from radiotrial.web._auth import TokenSigner, allowed
+from radiotrial.web._auth import TokenSigner, allowed, live_account
 from radiotrial.web._context import client_address, context_of
 from radiotrial.web._screening import evaluate_subject, list_subjects
 from radiotrial.web._staff import StaffState
@@ -174,9 +175,11 @@ def require(action: str) -> Any:
     ) -> Actor:
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise HTTPException(401, headers={"WWW-Authenticate": "Bearer"})
-        actor = _signer(request).verify(credentials.credentials)
-        if actor is None:
+        signed = _signer(request).verify(credentials.credentials)
+        # refused once the password or role changed or the account was deactivated
+        if signed is None or live_account(_state(request).services, *signed) is None:
             raise HTTPException(401, headers={"WWW-Authenticate": "Bearer"})
+        actor = signed[0]
         if not allowed(actor, action):
             raise HTTPException(403)
         return actor
@@ -195,16 +198,20 @@ async def token(request: Request, body: TokenRequest) -> TokenResponse:
     if any(state.login_limiter.blocked_for(k) for k in keys):
         raise HTTPException(429, headers={"Retry-After": str(int(state.login_limiter.window_s))})
     try:
-        actor = await run_in_threadpool(authenticate, state.services, body.username, body.password)
+        account = await run_in_threadpool(sign_in, state.services, body.username, body.password)
     except AuthenticationError:
         for key in keys:
             state.login_limiter.hit(key)
         raise HTTPException(401, headers={"WWW-Authenticate": "Bearer"}) from None
-    if await run_in_threadpool(password_change_required, state.services, body.username):
+    state.login_limiter.reset(keys[0])
+    if account.password_change_required:
         # a one-time password opens nothing but the password change page
         raise HTTPException(403, "change the one-time password at /staff/password first")
     signer = _signer(request)
-    return TokenResponse(access_token=signer.issue(actor), expires_in=int(signer.max_age_s))
+    return TokenResponse(
+        access_token=signer.issue(account.actor, account.auth_epoch),
+        expires_in=int(signer.max_age_s),
+    )
 
 
 @api_router.get("/me", response_model=Me, tags=["auth"])

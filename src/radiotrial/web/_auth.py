@@ -5,6 +5,10 @@ registry). A browser session is a random 256-bit id in an HttpOnly, SameSite=Str
 (Secure in production) pointing at a server-side record, so logout and the idle timeout
 really end it (OWASP Session Management Cheat Sheet). Programmatic clients exchange a password
 for a signed, time-limited bearer token.
+
+Both carry the account's ``auth_epoch`` from sign-in, and every request compares it with the
+registry's (:func:`live_account`): after a password change, a role change or deactivation the
+old sessions and tokens are refused at once, not when they expire.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Final
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from radiotrial.registry import Actor, permission_matrix
+from radiotrial.services import Account, ServiceContext, current_account
 
 __all__ = [
     "SESSION_COOKIE",
@@ -26,6 +31,7 @@ __all__ = [
     "StaffSession",
     "TokenSigner",
     "allowed",
+    "live_account",
 ]
 
 SESSION_COOKIE: Final = "rt_session"
@@ -36,12 +42,22 @@ def allowed(actor: Actor, action: str) -> bool:
     return permission_matrix().allows(actor.role, action)
 
 
+def live_account(ctx: ServiceContext, actor: Actor, auth_epoch: int) -> Account | None:
+    """The account behind a session or token if it still stands for what it was issued for:
+    active, same role and name, same ``auth_epoch`` (None: refuse the credential)."""
+    account = current_account(ctx, actor.username)
+    if account is None or account.actor != actor or account.auth_epoch != auth_epoch:
+        return None
+    return account
+
+
 @dataclass
 class StaffSession:
     """One signed-in browser."""
 
     id: str
     actor: Actor
+    auth_epoch: int
     created: float
     last_seen: float
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
@@ -65,11 +81,14 @@ class SessionStore:
         self._sessions: dict[str, StaffSession] = {}
         self._lock = threading.Lock()
 
-    def create(self, actor: Actor, *, must_change_password: bool = False) -> StaffSession:
+    def create(
+        self, actor: Actor, auth_epoch: int = 0, *, must_change_password: bool = False
+    ) -> StaffSession:
         now = self._clock()
         session = StaffSession(
-            secrets.token_urlsafe(32), actor, now, now, must_change_password=must_change_password
-        )
+            secrets.token_urlsafe(32), actor, auth_epoch, now, now,
+            must_change_password=must_change_password,
+        )  # fmt: skip
         with self._lock:
             self._purge(now)
             self._sessions[session.id] = session
@@ -105,25 +124,30 @@ class SessionStore:
 
 
 class TokenSigner:
-    """Bearer tokens: the signed username and role, valid for ``max_age_s``."""
+    """Bearer tokens: the signed username, role, name and ``auth_epoch``, valid for
+    ``max_age_s`` (and only while the epoch is the account's: :func:`live_account`)."""
 
     def __init__(self, secret_key: str, max_age_s: float) -> None:
         self._serializer = URLSafeTimedSerializer(secret_key, salt="radiotrial.api-token")
         self.max_age_s = max_age_s
 
-    def issue(self, actor: Actor) -> str:
-        return self._serializer.dumps([actor.username, actor.role, actor.full_name])
+    def issue(self, actor: Actor, auth_epoch: int = 0) -> str:
+        return self._serializer.dumps([actor.username, actor.role, actor.full_name, auth_epoch])
 
-    def verify(self, token: str) -> Actor | None:
+    def verify(self, token: str) -> tuple[Actor, int] | None:
+        """The token's actor and epoch, or None when forged, malformed or expired."""
         try:
             data = self._serializer.loads(token, max_age=int(self.max_age_s))
         except (SignatureExpired, BadSignature):
             return None
         if not (
-            isinstance(data, list) and len(data) == 3 and all(isinstance(x, str) for x in data)
+            isinstance(data, list)
+            and len(data) == 4
+            and all(isinstance(x, str) for x in data[:3])
+            and type(data[3]) is int
         ):
             return None
         try:
-            return Actor(data[0], data[1], data[2])
+            return Actor(data[0], data[1], data[2]), data[3]
         except ValueError:
             return None

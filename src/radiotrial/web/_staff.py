@@ -33,7 +33,7 @@ from radiotrial.services import (
     subject_status,
     take_forward,
 )
-from radiotrial.web._auth import SESSION_COOKIE, SessionStore, StaffSession, allowed
+from radiotrial.web._auth import SESSION_COOKIE, SessionStore, StaffSession, allowed, live_account
 from radiotrial.web._context import context_of
 from radiotrial.web._i18n import LANGUAGES, Lang
 from radiotrial.web._portal import _read_form
@@ -88,6 +88,10 @@ def require(action: str, *, during_password_change: bool = False) -> Any:
         state = _state(request)
         session = state.sessions.get(request.cookies.get(SESSION_COOKIE))
         if session is None:
+            raise HTTPException(401)
+        account = live_account(state.services, session.actor, session.auth_epoch)
+        if account is None:  # password or role changed, or deactivated, since sign-in
+            state.sessions.end(session.id)
             raise HTTPException(401)
         if session.must_change_password and not during_password_change:
             raise HTTPException(303, headers={"Location": "/staff/password"})

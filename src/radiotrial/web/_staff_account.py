@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from radiotrial.errors import ValidationError
 from radiotrial.registry import AuthenticationError, account_settings
-from radiotrial.services import authenticate, change_password, password_change_required
+from radiotrial.services import change_password, sign_in
 from radiotrial.web._auth import SESSION_COOKIE, StaffSession
 from radiotrial.web._context import client_address, context_of
 from radiotrial.web._forms import N_
@@ -87,8 +87,8 @@ async def login(request: Request) -> Response:
     if any(state.login_limiter.blocked_for(k) for k in keys):
         raise HTTPException(429, headers={"Retry-After": str(int(state.login_limiter.window_s))})
     try:
-        actor = await run_in_threadpool(
-            authenticate, state.services, username, data.get("password", "")
+        account = await run_in_threadpool(
+            sign_in, state.services, username, data.get("password", "")
         )
     except AuthenticationError:
         for key in keys:
@@ -96,8 +96,10 @@ async def login(request: Request) -> Response:
         log.warning("failed staff login for %r from %s", username, ip)
         return _login_page(request, N_("Wrong user name or password."), status_code=401)
     state.login_limiter.reset(keys[0])
-    must_change = await run_in_threadpool(password_change_required, state.services, username)
-    session = state.sessions.create(actor, must_change_password=must_change)
+    must_change = account.password_change_required
+    session = state.sessions.create(
+        account.actor, account.auth_epoch, must_change_password=must_change
+    )
     target = "/staff/password" if must_change else "/staff/"
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
@@ -138,7 +140,8 @@ async def password_change(request: Request, session: Signed) -> Response:
         error = N_("The two new passwords differ.")
     else:
         try:
-            await run_in_threadpool(
+            # this session goes on in the new epoch; every other one of the account ends
+            session.auth_epoch = await run_in_threadpool(
                 lambda: change_password(
                     _state(request).services,
                     session.actor,
