@@ -165,6 +165,30 @@ def staff_app(services_app: Any) -> Any:
     return services_app
 
 
+@pytest.fixture
+def trial(tmp_path: Path) -> Any:
+    """An app on a fresh SQLite registry, one account per role, a controllable clock
+    (``app.state.clock``) and a dosimetry root (``app.state.dose_root``)."""
+    from radiotrial.services import create_user
+
+    from ._trial import Clock  # _trial imports this module
+
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    upgrade(url)
+    app = create_app(settings(db_url=url, vault_key=generate_key(),
+                              dosimetry_dir=tmp_path / "dosimetry"))  # fmt: skip
+    ctx = app.state.services
+    clock = Clock()
+    ctx.clock = clock
+    admin = create_user(ctx, None, username="admin", full_name="Admin", role="admin",
+                        password=PASSWORD)  # fmt: skip
+    for role in ROLES[1:]:
+        create_user(ctx, admin, username=role, full_name=role.title(), role=role, password=PASSWORD)
+    app.state.clock = clock
+    app.state.dose_root = tmp_path / "dosimetry"
+    return app
+
+
 def login_form(client: TestClient) -> dict[str, str]:
     """The sign-in form's CSRF token (its cookie is now in ``client``)."""
     return {"csrf_token": csrf_token(client.get("/staff/login").text)}

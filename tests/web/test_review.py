@@ -9,31 +9,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from radiotrial.registry import generate_key, upgrade
-from radiotrial.services import create_user, subject_status
-from radiotrial.web import create_app
+from radiotrial.services import subject_status
 
-from ._trial import INVESTIGATOR, Clock, treated_subject, write_run
-from .conftest import PASSWORD, ROLES, login, settings
-
-
-@pytest.fixture
-def trial(tmp_path: Path) -> Any:
-    """An app on a fresh SQLite registry, one account per role, a controllable clock."""
-    url = f"sqlite:///{tmp_path / 'registry.db'}"
-    upgrade(url)
-    app = create_app(settings(db_url=url, vault_key=generate_key(),
-                              dosimetry_dir=tmp_path / "dosimetry"))  # fmt: skip
-    ctx = app.state.services
-    clock = Clock()
-    ctx.clock = clock
-    admin = create_user(ctx, None, username="admin", full_name="Admin", role="admin",
-                        password=PASSWORD)  # fmt: skip
-    for role in ROLES[1:]:
-        create_user(ctx, admin, username=role, full_name=role.title(), role=role, password=PASSWORD)
-    app.state.clock = clock
-    app.state.dose_root = tmp_path / "dosimetry"
-    return app
+from ._trial import INVESTIGATOR, treated_subject, write_run
+from .conftest import PASSWORD, login
 
 
 def _number(html: str, element_id: str) -> str:

@@ -4,14 +4,19 @@ A client exchanges a user name and password for a signed token (``POST /api/v1/t
 Argon2id check and login throttling as the staff sign-in) and sends it as
 ``Authorization: Bearer …``. A token is refused as soon as the account's password or role
 changes or the account is deactivated (its ``auth_epoch``: :func:`radiotrial.web._auth.
-live_account`). Each endpoint names the permission it needs; the OpenAPI schema is at
-``/api/openapi.json``.
+live_account`). Each endpoint names the permission it needs (``data/roles.yaml``), the same as
+the staff page doing the same thing; the OpenAPI schema is at ``/api/openapi.json``.
+
+This module holds the authentication and what the endpoint modules share (:func:`api_router`,
+:func:`require`, :func:`services`); the endpoints are grouped like the staff application:
+``_api_subjects`` (subjects, screening, eligibility decision, enrolment), ``_api_safety``
+(adverse events, DLT adjudication), ``_api_review`` (dosimetry review, escalation),
+``_api_requests`` (the portal request queue), ``_api_records`` (audit trail, exports, outbox).
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Security
@@ -21,26 +26,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from radiotrial.registry import Actor, AuthenticationError
-from radiotrial.services import (
-    EvidenceItem,
-    RequestView,
-    list_requests,
-    open_screening,
-    record_evidence,
-    request_detail,
-    screening_checklist,
-    sign_in,
-    subject_status,
-    take_forward,
-    trial_status,
-    verify_audit,
-)
+from radiotrial.services import ServiceContext, sign_in
 from radiotrial.web._auth import TokenSigner, allowed, live_account
 from radiotrial.web._context import client_address, context_of
-from radiotrial.web._screening import evaluate_subject, list_subjects
 from radiotrial.web._staff import StaffState
 
-__all__ = ["api_router"]
+__all__ = ["Code", "api_router", "auth_router", "jsonable", "require", "services"]
 
 
 class Problem(BaseModel):
@@ -53,24 +44,31 @@ def _problem(text: str) -> dict[str, Any]:
     return {"model": Problem, "description": text}
 
 
-api_router = APIRouter(
-    prefix="/api/v1",
-    tags=["trial"],
-    responses={
-        401: _problem("Missing, invalid or expired bearer token, or wrong password"),
-        403: _problem("The role does not grant this action (data/roles.yaml)"),
-        404: _problem("No such subject"),
-        409: _problem("A concurrent change won; retry"),
-        422: _problem("Invalid input or a refused workflow step (the message names the field)"),
-        429: _problem("Too many failed sign-ins; wait for the Retry-After seconds"),
-    },
-)
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _problem("Missing, invalid or expired bearer token, or wrong password"),
+    403: _problem(
+        "The role does not grant this action (data/roles.yaml), or an e-signature password is wrong"
+    ),
+    404: _problem("No such subject, request or record"),
+    409: _problem("A concurrent change won; retry"),
+    422: _problem("Invalid input or a refused workflow step (the message names the field)"),
+    429: _problem("Too many failed sign-ins; wait for the Retry-After seconds"),
+}
+
+
+def api_router(tag: str) -> APIRouter:
+    """A router under ``/api/v1`` with the documented error responses."""
+    return APIRouter(prefix="/api/v1", tags=[tag], responses=_RESPONSES)
+
+
+auth_router = api_router("auth")
 _bearer = HTTPBearer(auto_error=False)
 
 Code = Annotated[str, Field(pattern=r"^[A-Z]{2}-[0-9A-Z]{4,12}$", max_length=32)]
 
 
-def _jsonable(data: Any) -> Any:
+def jsonable(data: Any) -> Any:
+    """``data`` with dates as ISO 8601 strings (what the services return, as JSON)."""
     return json.loads(
         json.dumps(data, default=lambda o: o.isoformat() if hasattr(o, "isoformat") else str(o))
     )
@@ -94,71 +92,16 @@ class Me(BaseModel):
     full_name: str
 
 
-class SubjectSummary(BaseModel):
-    code: str
-    status: str
-    status_at: datetime
-    source: str
-    dose_level: int | None
-
-
-class RequestOut(BaseModel):
-    """A portal request as staff see it (pseudonymous: no names, no contacts)."""
-
-    reference: str
-    kind: Literal["prescreening", "consultation"]
-    requester_type: Literal["patient", "relative", "physician"]
-    language: str
-    received_at: datetime
-    answers: dict[str, str]
-    country: str
-    travel: str
-    interpreter: str
-    preferred_language: str
-    contact_channel: str
-    contact_time: str
-    time_zone: str
-    consents: dict[str, bool | None]
-    match: Literal["new", "known", "possible"]
-    match_codes: list[str]
-    match_open: bool
-    resolution: Literal["same", "different"] | None
-    subject: str
-    subject_status: str
-    handled_at: datetime | None
-    handled_by: str | None
-    handling_note: str | None
-    other_requests: list[str]
-
-    @classmethod
-    def of(cls, view: RequestView) -> RequestOut:
-        data = view.to_dict()
-        return cls(**{k: v for k, v in data.items() if k in cls.model_fields})
-
-
-Reference = Annotated[str, Field(pattern=r"^(PS|CR)-[0-9A-Z]{4}-[0-9A-Z]{4}$")]
-
-
-class EvidenceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    variable: Annotated[str, Field(min_length=1, max_length=64)]
-    value: float | bool | str
-    unit: Annotated[str, Field(max_length=32)] | None = None
-    observed_at: datetime
-    source_document: Annotated[str, Field(min_length=1, max_length=200)]
-    test_id: Annotated[str, Field(max_length=64)] | None = None
-
-
-class TransitionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    note: Annotated[str, Field(max_length=500)] | None = None
-
-
 def _state(request: Request) -> StaffState:
     state: StaffState | None = getattr(request.app.state, "staff", None)
     if state is None:
         raise HTTPException(503, "the services layer is not configured")
     return state
+
+
+def services(request: Request) -> ServiceContext:
+    """The services layer the app runs on."""
+    return _state(request).services
 
 
 def _signer(request: Request) -> TokenSigner:
@@ -189,7 +132,7 @@ def require(action: str) -> Any:
     return Depends(dependency)
 
 
-@api_router.post("/token", response_model=TokenResponse, tags=["auth"])
+@auth_router.post("/token", response_model=TokenResponse)
 async def token(request: Request, body: TokenRequest) -> TokenResponse:
     """Exchange a user name and password for a bearer token."""
     state = _state(request)
@@ -214,108 +157,7 @@ async def token(request: Request, body: TokenRequest) -> TokenResponse:
     )
 
 
-@api_router.get("/me", response_model=Me, tags=["auth"])
+@auth_router.get("/me", response_model=Me)
 def me(actor: Annotated[Actor, require("trial.read")]) -> Me:
     """Who the token belongs to."""
     return Me(username=actor.username, role=actor.role, full_name=actor.full_name)
-
-
-@api_router.get("/subjects", response_model=list[SubjectSummary])
-def subjects(
-    request: Request,
-    actor: Annotated[Actor, require("trial.read")],
-    status: Annotated[str | None, Field(max_length=32)] = None,
-) -> list[SubjectSummary]:
-    """Subjects (pseudonymous), newest status change first."""
-    rows = list_subjects(_state(request).services, actor, statuses=(status,) if status else ())
-    return [SubjectSummary(**row.__dict__) for row in rows]
-
-
-@api_router.get("/subjects/{code}")
-def subject(request: Request, code: Code, actor: Annotated[Actor, require("trial.read")]) -> Any:
-    """A subject's status, milestones, cycles, adverse events and signatures."""
-    return _jsonable(subject_status(_state(request).services, actor, code))
-
-
-@api_router.get("/subjects/{code}/screening")
-def screening(request: Request, code: Code, actor: Annotated[Actor, require("trial.read")]) -> Any:
-    """Screening tests with their windows, and the eligibility engine's per-criterion results."""
-    ctx = _state(request).services
-    overall, criteria = evaluate_subject(ctx, actor, code)
-    return _jsonable(
-        {
-            "checklist": screening_checklist(ctx, actor, code),
-            "overall": overall,
-            "criteria": [c.to_dict() for c in criteria],
-        }
-    )
-
-
-@api_router.post("/subjects/{code}/candidate", status_code=204)
-def to_candidate(
-    request: Request,
-    code: Code,
-    body: TransitionIn,
-    actor: Annotated[Actor, require("screening.open")],
-) -> None:
-    """Potential candidate → candidate."""
-    take_forward(_state(request).services, actor, code, note=body.note)
-
-
-@api_router.post("/subjects/{code}/screening", status_code=204)
-def to_screening(
-    request: Request,
-    code: Code,
-    body: TransitionIn,
-    actor: Annotated[Actor, require("screening.open")],
-) -> None:
-    """Open screening."""
-    open_screening(_state(request).services, actor, code, note=body.note)
-
-
-@api_router.post("/subjects/{code}/evidence", status_code=201)
-def evidence(
-    request: Request,
-    code: Code,
-    items: Annotated[list[EvidenceIn], Field(min_length=1, max_length=100)],
-    actor: Annotated[Actor, require("evidence.record")],
-) -> dict[str, list[int]]:
-    """Record screening observations (all or none)."""
-    ids = record_evidence(
-        _state(request).services,
-        actor,
-        code,
-        [EvidenceItem(**item.model_dump()) for item in items],
-    )
-    return {"ids": ids}
-
-
-@api_router.get("/requests", response_model=list[RequestOut])
-def requests(
-    request: Request,
-    actor: Annotated[Actor, require("trial.read")],
-    include_handled: bool = False,
-) -> list[RequestOut]:
-    """Portal requests, newest first: the open ones, or every one with include_handled."""
-    rows = list_requests(_state(request).services, actor, open_only=not include_handled)
-    return [RequestOut.of(r) for r in rows]
-
-
-@api_router.get("/requests/{reference}", response_model=RequestOut)
-def request_by_reference(
-    request: Request, reference: Reference, actor: Annotated[Actor, require("trial.read")]
-) -> RequestOut:
-    """One portal request (answers, logistics, consents, match, subject)."""
-    return RequestOut.of(request_detail(_state(request).services, actor, reference))
-
-
-@api_router.get("/trial/status")
-def status(request: Request, actor: Annotated[Actor, require("trial.read")]) -> Any:
-    """Dose levels, cohorts, DLTs and the escalation design's current recommendation."""
-    return _jsonable(trial_status(_state(request).services, actor))
-
-
-@api_router.get("/audit/verify")
-def audit(request: Request, actor: Annotated[Actor, require("audit.verify")]) -> Any:
-    """Verify the audit trail's hash chain."""
-    return verify_audit(_state(request).services, actor).to_dict()

@@ -23,7 +23,12 @@ from radiotrial.registry import (
     RecordNotFoundError,
 )
 from radiotrial.services import ServiceContext
-from radiotrial.web._api import api_router
+from radiotrial.web._api import auth_router
+from radiotrial.web._api_records import records_router as api_records_router
+from radiotrial.web._api_requests import requests_router as api_requests_router
+from radiotrial.web._api_review import review_router as api_review_router
+from radiotrial.web._api_safety import safety_router as api_safety_router
+from radiotrial.web._api_subjects import subjects_router as api_subjects_router
 from radiotrial.web._auth import SessionStore, TokenSigner
 from radiotrial.web._context import WebContext
 from radiotrial.web._facts import public_facts
@@ -156,7 +161,9 @@ def create_app(
             RateLimiter(settings.login_max_failures, settings.login_lockout_s),
         )
         app.state.token_signer = TokenSigner(settings.signing_key(), settings.api_token_s)
-    app.include_router(api_router)
+    for router in (auth_router, api_subjects_router, api_safety_router, api_review_router,
+                   api_requests_router, api_records_router):  # fmt: skip
+        app.include_router(router)
     app.include_router(account_router)
     app.include_router(requests_router)
     app.include_router(outbox_router)

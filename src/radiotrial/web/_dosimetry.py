@@ -21,7 +21,7 @@ import json
 import math
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -361,6 +361,27 @@ class CycleReview:
     plots: list[str]
     notes: list[str]
     dose_shape: tuple[int, int, int] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The review as JSON data (the run by its reference, never its folder on disk)."""
+        run = None
+        if self.run is not None:
+            run = {"analysis_ref": self.run.ref, "recorded_by": self.run.recorded_by,
+                   "net_activity_gbq": self.run.net_activity_gbq}  # fmt: skip
+        return {
+            "subject": self.code,
+            "cycle": self.cycle,
+            "run": run,
+            "recorded": [asdict(r) for r in self.recorded],
+            "cycles_with_dosimetry": self.cycles_with_dosimetry,
+            "regions": [asdict(r) for r in self.regions],
+            "plan": None if self.plan is None else self.plan.as_dict(),
+            "plan_error": self.plan_error,
+            "kidney_risk_factors": self.kidney_risk_factors,
+            "plots": self.plots,
+            "notes": self.notes,
+            "dose_shape": self.dose_shape,
+        }
 
 
 def _history(

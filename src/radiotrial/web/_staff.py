@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
@@ -21,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 
 from radiotrial.errors import ValidationError
 from radiotrial.protocol import variable_catalogue
+from radiotrial.registry import Actor
 from radiotrial.services import (
     EvidenceItem,
     ServiceContext,
@@ -44,6 +45,7 @@ __all__ = [
     "STAFF_LANGUAGE_COOKIE",
     "StaffState",
     "criteria_for_decision",
+    "sign_decision",
     "site_zone",
     "staff_language",
     "staff_router",
@@ -325,6 +327,24 @@ def criteria_for_decision(criteria: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def sign_decision(
+    ctx: ServiceContext,
+    actor: Actor,
+    code: str,
+    *,
+    overall: Literal["eligible", "ineligible"],
+    reason: str,
+    password: str,
+) -> int:
+    """The investigator's e-signed decision on the engine's current per-criterion results
+    (the staff page and the API both decide this way); returns the decision's id."""
+    _, criteria = evaluate_subject(ctx, actor, code)
+    return decide_eligibility(
+        ctx, actor, code, overall=overall, criteria=criteria_for_decision(criteria),
+        reason=reason, password=password,
+    )  # fmt: skip
+
+
 @staff_router.post("/subjects/{code}/decide")
 async def decide(
     request: Request, code: str, session: Annotated[StaffSession, require("eligibility.decide")]
@@ -334,14 +354,12 @@ async def decide(
     overall = data.get("overall", "")
     if overall not in ("eligible", "ineligible"):
         raise HTTPException(422)
-    _, criteria = evaluate_subject(ctx, session.actor, code)
     await run_in_threadpool(
-        lambda: decide_eligibility(
+        lambda: sign_decision(
             ctx,
             session.actor,
             code,
             overall=overall,  # type: ignore[arg-type]
-            criteria=criteria_for_decision(criteria),
             reason=data.get("reason", ""),
             password=data.get("password", ""),
         )

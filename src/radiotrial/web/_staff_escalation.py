@@ -28,7 +28,14 @@ from radiotrial.registry import Actor, require_permission
 from radiotrial.services import ServiceContext, design_for, escalation_state, trial_status
 from radiotrial.web._staff import Reader, _page, _state
 
-__all__ = ["decided_state", "escalation_router", "operating_characteristics", "parse_truth"]
+__all__ = [
+    "choose_truth",
+    "decided_state",
+    "escalation_router",
+    "escalation_summary",
+    "operating_characteristics",
+    "parse_truth",
+]
 
 escalation_router = APIRouter(prefix="/staff", include_in_schema=False)
 _PNG_HEADERS = {"Cache-Control": "private, no-store"}
@@ -92,18 +99,27 @@ def operating_characteristics(ctx: ServiceContext, truth: list[float]) -> Operat
     return oc
 
 
-def _truth(request: Request, ctx: ServiceContext) -> tuple[list[float], str | None]:
+def choose_truth(
+    ctx: ServiceContext, raw: str | None, scenario: str | None
+) -> tuple[list[float], str | None]:
+    """True DLT rates typed as ``raw``, else those of the shipped ``scenario`` (default: the
+    first with the protocol's number of levels); and the scenario's name."""
     n = len(ctx.protocol.dose_levels.activity_gbq)
-    raw = request.query_params.get("truth", "").strip()
+    raw = (raw or "").strip()
     if raw:
         return parse_truth(raw, n), None
     named = _scenarios(n)
-    name = request.query_params.get("scenario") or next(iter(named), None)
+    name = scenario or next(iter(named), None)
     if name is None:
         raise ValidationError("truth", "", f"no shipped scenario has {n} levels; give truth=")
     if name not in named:
         raise ValidationError("scenario", name, f"choose from {', '.join(named)}")
     return [float(x) for x in named[name]["truth"]], name
+
+
+def _truth(request: Request, ctx: ServiceContext) -> tuple[list[float], str | None]:
+    q = request.query_params
+    return choose_truth(ctx, q.get("truth"), q.get("scenario"))
 
 
 def _cohorts(request: Request) -> int:
@@ -113,36 +129,52 @@ def _cohorts(request: Request) -> int:
     return int(raw)
 
 
-@escalation_router.get("/escalation")
-def escalation(request: Request, session: Reader) -> Response:
+def escalation_summary(
+    ctx: ServiceContext, actor: Actor, n_ahead: int, truth: list[float]
+) -> dict[str, Any]:
+    """What the escalation view shows (the page and the API): the trial status with the
+    design's recommendation, dose-transition pathways ``n_ahead`` cohorts from the decided
+    cohorts, and the exact operating characteristics under ``truth``."""
     from radiotrial.escalation._pathways import dose_transition_pathways
 
+    status = trial_status(ctx, actor)
+    state, left_out = decided_state(ctx, actor)
+    nodes = dose_transition_pathways(design_for(ctx.protocol), state, n_ahead)
+    return {
+        "trial": status,
+        "pathways": [nd.to_dict() for nd in nodes],
+        "pathway_root": state.outcome_string(),
+        "pending_cohorts_left_out": left_out,
+        "cohorts_ahead": n_ahead,
+        "truth": truth,
+        "oc": operating_characteristics(ctx, truth).to_dict(),
+    }
+
+
+@escalation_router.get("/escalation")
+def escalation(request: Request, session: Reader) -> Response:
     ctx = _state(request).services
-    status = trial_status(ctx, session.actor)
-    state, left_out = decided_state(ctx, session.actor)
     n_ahead = _cohorts(request)
-    design = design_for(ctx.protocol)
-    nodes = dose_transition_pathways(design, state, n_ahead)
     truth, scenario = _truth(request, ctx)
-    oc = operating_characteristics(ctx, truth)
+    view = escalation_summary(ctx, session.actor, n_ahead, truth)
     n_levels = len(ctx.protocol.dose_levels.activity_gbq)
     query = f"cohorts={n_ahead}&truth={','.join(f'{t:g}' for t in truth)}"
     return _page(
         request,
         session,
         "staff/escalation.html",
-        trial=status,
-        trial_json=json.dumps(status, indent=2, ensure_ascii=False, default=str),
-        pathways=[nd.to_dict() for nd in nodes],
-        pathway_root=state.outcome_string(),
-        left_out=left_out,
+        trial=view["trial"],
+        trial_json=json.dumps(view["trial"], indent=2, ensure_ascii=False, default=str),
+        pathways=view["pathways"],
+        pathway_root=view["pathway_root"],
+        left_out=view["pending_cohorts_left_out"],
         n_ahead=n_ahead,
-        oc=oc.to_dict(),
+        oc=view["oc"],
         truth=truth,
         scenario=scenario,
         scenarios=_scenarios(n_levels),
         query=query,
-        design=design,
+        design=design_for(ctx.protocol),
     )
 
 

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from radiotrial.services import QueuedMail, deliver_outbox, list_outbox
+from radiotrial.registry import Actor
+from radiotrial.services import DeliveryReport, QueuedMail, deliver_outbox, list_outbox
 from radiotrial.web._auth import StaffSession
 from radiotrial.web._context import context_of
 from radiotrial.web._ports import OutboundMail
 from radiotrial.web._staff import _checked_form, _page, _state, require
 
-__all__ = ["outbox_router"]
+__all__ = ["deliver_queued", "outbox_router"]
 
 outbox_router = APIRouter(prefix="/staff", include_in_schema=False)
 Manager = Annotated[StaffSession, require("outbox.manage")]
@@ -35,10 +36,8 @@ def outbox_page(request: Request, session: Manager) -> Response:
     )
 
 
-@outbox_router.post("/outbox/send")
-async def send_outbox(request: Request, session: Manager) -> Response:
-    """Deliver every queued message by SMTP now (those that fail stay, with the reason)."""
-    await _checked_form(request, session)
+def deliver_queued(request: Request, actor: Actor) -> DeliveryReport:
+    """Deliver the outbox with the app's mailer (the page and the API)."""
     mailer = context_of(request).mailer
 
     def send(mail: QueuedMail) -> None:
@@ -56,7 +55,14 @@ async def send_outbox(request: Request, session: Manager) -> Response:
             )
         )
 
-    report = await run_in_threadpool(deliver_outbox, _state(request).services, session.actor, send)
+    return deliver_outbox(_state(request).services, actor, send)
+
+
+@outbox_router.post("/outbox/send")
+async def send_outbox(request: Request, session: Manager) -> Response:
+    """Deliver every queued message by SMTP now (those that fail stay, with the reason)."""
+    await _checked_form(request, session)
+    report = await run_in_threadpool(deliver_queued, request, session.actor)
     return RedirectResponse(
         f"/staff/outbox?sent={len(report.sent)}&failed={len(report.failed)}", status_code=303
     )

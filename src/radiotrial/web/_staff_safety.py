@@ -35,7 +35,7 @@ from radiotrial.services import (
 from radiotrial.web._auth import StaffSession
 from radiotrial.web._staff import _checked_form, _state, require, site_zone
 
-__all__ = ["grade_from_form", "safety_context", "safety_router"]
+__all__ = ["grade_event", "grade_from_form", "safety_context", "safety_router"]
 
 safety_router = APIRouter(prefix="/staff", include_in_schema=False)
 
@@ -77,41 +77,61 @@ def _number(name: str, raw: str) -> float | None:
         raise ValidationError(name, raw, "a number") from None
 
 
-def grade_from_form(data: dict[str, str]) -> tuple[str, int, LabGrade | None]:
-    """The CTCAE term, grade and (for a laboratory value) the grading rule from the AE form.
+def grade_event(
+    *,
+    ctcae_term: str | None,
+    aeterm: str | None,
+    value: float | None,
+    unit: str | None = None,
+    lln: float | None = None,
+    uln: float | None = None,
+    baseline: float | None = None,
+    aetoxgr: int | None = None,
+) -> tuple[str, int, LabGrade | None]:
+    """The CTCAE term, grade and (for a laboratory value) the grading rule of an event.
 
     With a laboratory value the grade is :func:`grade_lab`'s, never typed; grade 0 (within the
     normal range by CTCAE) is refused: it is not an adverse event. Without a value the
-    investigator's grade is used.
+    investigator's grade is used. The staff form and the API both grade this way.
     """
-    term = data.get("ctcae_term", "").strip()
-    verbatim = data.get("aeterm", "").strip()
-    value = _number("value", data.get("value", ""))
+    term = (ctcae_term or "").strip()
+    verbatim = (aeterm or "").strip()
     if value is not None:
         if not term:
             raise ValidationError("ctcae_term", term, "a laboratory value needs its CTCAE term")
-        unit = data.get("unit", "").strip() or (get_term(term).unit or "")
         lab = grade_lab(
-            term,
-            value,
-            unit,
-            lln=_number("lln", data.get("lln", "")),
-            uln=_number("uln", data.get("uln", "")),
-            baseline=_number("baseline", data.get("baseline", "")),
-        )
+            term, value, (unit or "").strip() or (get_term(term).unit or ""),
+            lln=lln, uln=uln, baseline=baseline,
+        )  # fmt: skip
         if lab.grade == 0:
             raise ValidationError(
                 "value", value, f"grade 0 by {lab.version} ({lab.rule}): not an adverse event"
             )
         return lab.term, lab.grade, lab
-    raw = data.get("aetoxgr", "").strip()
-    if raw not in ("1", "2", "3", "4", "5"):
-        raise ValidationError("AETOXGR", raw, "give a laboratory value or a CTCAE grade 1-5")
+    if aetoxgr not in (1, 2, 3, 4, 5):
+        raise ValidationError("AETOXGR", aetoxgr, "give a laboratory value or a CTCAE grade 1-5")
     if term:
         term = get_term(term).term
     if not (term or verbatim):
         raise ValidationError("AETERM", verbatim, "required")
-    return term or verbatim, int(raw), None
+    return term or verbatim, aetoxgr, None
+
+
+def grade_from_form(data: dict[str, str]) -> tuple[str, int, LabGrade | None]:
+    """:func:`grade_event` from the adverse-event form's fields (text as typed)."""
+    raw = data.get("aetoxgr", "").strip()
+    if raw not in ("", "1", "2", "3", "4", "5"):
+        raise ValidationError("AETOXGR", raw, "CTCAE grade 1-5")
+    return grade_event(
+        ctcae_term=data.get("ctcae_term"),
+        aeterm=data.get("aeterm"),
+        value=_number("value", data.get("value", "")),
+        unit=data.get("unit"),
+        lln=_number("lln", data.get("lln", "")),
+        uln=_number("uln", data.get("uln", "")),
+        baseline=_number("baseline", data.get("baseline", "")),
+        aetoxgr=int(raw) if raw else None,
+    )
 
 
 def _back(code: str, note: str) -> Response:
