@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -59,6 +60,39 @@ def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path) -> None:  # type: ignore
                 )
     finally:
         reg.dispose()
+
+
+def test_new_sqlite_database_is_private(tmp_path: Path) -> None:
+    """A new registry file (and the WAL files SQLite adds) is readable by its owner only, in a
+    folder only the owner can list, whatever the umask lets other files be."""
+    import os
+    import stat
+
+    old = os.umask(0o022)  # the common default: files 0644, folders 0755
+    try:
+        folder = tmp_path / "var"
+        url = f"sqlite:///{folder / 'radiotrial.db'}"
+        upgrade(url)
+        reg = Registry(url)
+        try:
+            with reg.write() as s:  # WAL mode: -wal and -shm exist while a connection is open
+                s.execute(sa.text("SELECT 1"))
+            modes = {
+                p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir() if p.is_file()
+            }
+        finally:
+            reg.dispose()
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert modes["radiotrial.db"] == 0o600
+        assert set(modes) >= {"radiotrial.db", "radiotrial.db-wal", "radiotrial.db-shm"}
+        assert set(modes.values()) == {0o600}, modes
+        # an existing file keeps the mode its owner gave it
+        shared = tmp_path / "shared.db"
+        shared.touch(mode=0o640)
+        upgrade(f"sqlite:///{shared}")
+        assert stat.S_IMODE(shared.stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
 
 
 def test_database_url_resolution(monkeypatch: pytest.MonkeyPatch) -> None:

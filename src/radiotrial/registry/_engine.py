@@ -76,6 +76,19 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def _private_file(path: Path) -> None:
+    """Create a new SQLite file readable by its owner only (0600, in a 0700 folder if the
+    folder is new): it holds the sealed identities and trial data, and the ``-wal``/``-shm``
+    files SQLite adds take the database file's mode. Existing files keep their mode."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)  # an empty file is an empty SQLite database
+
+
 def make_engine(url: str | None = None) -> Engine:
     """An engine for ``url`` (see :func:`database_url`) with the registry's connection settings."""
     resolved = database_url(url)
@@ -83,7 +96,7 @@ def make_engine(url: str | None = None) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
         if db and db != ":memory:":
-            Path(db).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(db))
         engine = sa.create_engine(resolved, connect_args={"timeout": 60})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
