@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from radiotrial.web import MemoryBackend, create_app
 from radiotrial.web._security import CsrfError, CsrfSigner, RateLimiter
 
-from .conftest import SECRET, csrf_token, settings, submit, valid_answers
+from .conftest import SECRET, csrf_token, reference_of, settings, submit, valid_answers
 
 INJECTIONS = [
     "<script>alert('x')</script>",
@@ -89,6 +89,28 @@ def test_rate_limit_per_client(memory: MemoryBackend) -> None:
         assert int(r.headers["retry-after"]) > 0
         assert "请求过多" in r.text
     assert len(memory.requests) == 3
+
+
+def test_rate_limit_counts_filed_requests_not_corrections(memory: MemoryBackend) -> None:
+    """A person who mistypes fields (or whose form expired) is not throttled for it: only
+    filed requests count, and a double click files, and counts, once."""
+    app = create_app(settings(form_rate_limit=2), backend=memory)
+    with TestClient(app) as c:
+        for _ in range(5):  # five rejected attempts: e-mail mistyped, then no consent
+            assert submit(c, "en", email="li.hua@").status_code == 422
+            assert submit(c, "en", consent_contact=None).status_code == 422
+        r = c.post("/en/prescreening", data={"csrf_token": "expired", **valid_answers()})
+        assert r.status_code == 403
+        page = c.get("/en/prescreening")
+        form = {"csrf_token": csrf_token(page.text), **valid_answers()}
+        first = c.post("/en/prescreening", data=form)
+        again = c.post("/en/prescreening", data=form)  # double click: the same request
+        assert (first.status_code, again.status_code) == (200, 200)
+        assert reference_of(first.text) == reference_of(again.text)
+        assert submit(c, "en").status_code == 200  # the second filed request
+        assert submit(c, "en").status_code == 429  # the third is over the limit
+        assert submit(c, "en", email="x@").status_code == 429  # and so is any further post
+    assert len(memory.requests) == 2
 
 
 def test_rate_limiter_window_with_a_fake_clock() -> None:

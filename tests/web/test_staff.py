@@ -231,6 +231,30 @@ def test_login_throttling(staff_app: Any) -> None:
         assert r.status_code == 429
 
 
+def test_login_throttle_counts_failed_sign_ins_only(staff_app: Any) -> None:
+    """An expired sign-in form or a successful sign-in is not a failure: a user whose form
+    timed out ten times still signs in. Failures from one address add up across the staff
+    sign-in and the API token, and a success does not wipe the address's count (else a valid
+    account would reset an attacker's budget)."""
+    form_password = "correct horse battery staple 7"
+    with TestClient(staff_app) as c:
+        for _ in range(10):
+            r = c.post("/staff/login", data={"csrf_token": "expired", "username": "monitor",
+                                             "password": form_password})  # fmt: skip
+            assert r.status_code == 403
+        for _ in range(4):
+            r = c.post("/staff/login", data={**login_form(c), "username": "monitor",
+                                             "password": "nope"})  # fmt: skip
+            assert r.status_code == 401
+        for _ in range(3):
+            api_token(c, "monitor")
+            login(c, "monitor")
+        r = c.post("/api/v1/token", json={"username": "admin", "password": "nope"})
+        assert r.status_code == 401  # the fifth failure from this address
+        r = c.post("/api/v1/token", json={"username": "monitor", "password": form_password})
+        assert r.status_code == 429
+
+
 def test_session_cookie_flags_and_logout(staff_app: Any) -> None:
     with TestClient(staff_app) as c:
         r = c.post("/staff/login", data={**login_form(c), "username": "monitor",

@@ -264,7 +264,10 @@ async def submit(request: Request, lang: str, form: str, tasks: BackgroundTasks)
     kind = FORMS.get(form)
     if kind is None:
         raise HTTPException(405)
-    wait_s = ctx.form_limiter.hit(client_address(request, ctx.settings.trust_forwarded_for))
+    # the limit counts requests filed, not attempts: a person correcting a mistyped field is
+    # never throttled for it, while a client filing request after request is
+    client = client_address(request, ctx.settings.trust_forwarded_for)
+    wait_s = ctx.form_limiter.blocked_for(client)
     if wait_s is not None:
         raise HTTPException(429, headers={"Retry-After": str(max(1, int(wait_s + 0.5)))})
     data = await _read_form(request)
@@ -298,6 +301,7 @@ async def submit(request: Request, lang: str, form: str, tasks: BackgroundTasks)
     )
     receipt = await run_in_threadpool(ctx.backend.submit_request, portal_request)
     if receipt.created:
+        ctx.form_limiter.hit(client)  # a repeat of the same form (double click) is not counted
         tasks.add_task(_notify_in_mail_thread, ctx, portal_request, receipt)
     log.info("%s request %s filed (new=%s)", kind, receipt.reference, receipt.created)
     contacts = responsible_contacts(ctx.facts, portal_request)
