@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -104,3 +105,57 @@ def test_pages_are_in_the_chosen_language(client: TestClient) -> None:
     assert "免费" in zh and "Free of charge" not in zh
     assert "Free of charge" in en and "免费" not in en
     assert "复旦大学附属肿瘤医院" in zh  # protocol site name through the catalogue
+
+
+# what may stay Latin in a Chinese staff title or menu: the product name, subject codes and
+# references, acronyms (API, BOIN, CRM)
+_LATIN_OK = re.compile(r"radiotrial|[A-Z]{2}-[0-9A-Z]{4,12}(-[0-9A-Z]{4})?|\b[A-Z][A-Z0-9]+\b")
+
+
+def _latin_words(text: str) -> list[str]:
+    return re.findall(r"[A-Za-z]{2,}", _LATIN_OK.sub("", text))
+
+
+def test_staff_titles_and_menu_are_chinese_in_chinese(trial: object) -> None:
+    """Every staff page's <title>, heading and menu go through the catalogue: none shows an
+    English word once the staff language is Chinese (and each has one in English)."""
+    from ._trial import treated_subject
+    from .conftest import login, reference_of, submit
+
+    app: Any = trial
+    code, _ = treated_subject(app.state.services, app.state.clock, 9)
+    with TestClient(app) as public:
+        ref = reference_of(submit(public, "zh").text)
+    pages = ["/staff/", "/staff/requests", f"/staff/requests/{ref}", "/staff/subjects",
+             f"/staff/subjects/{code}", f"/staff/subjects/{code}/cycles/1/dosimetry",
+             "/staff/escalation", "/staff/audit", "/staff/password",
+             "/staff/subjects/RT-MISSING0"]  # fmt: skip
+    for lang in LANGUAGES:
+        with TestClient(app) as c:
+            c.get(f"/staff/language/{lang}")
+            login_page = c.get("/staff/login").text
+            seen = {"/staff/login": login_page}
+            login(c, "investigator")
+            for p in pages:
+                r = c.get(p)
+                assert r.status_code == (404 if "MISSING" in p else 200), p
+                seen[p] = r.text
+            login(c, "admin")
+            seen["/staff/outbox"] = c.get("/staff/outbox").text
+            login(c, "monitor")
+            seen["/staff/exports"] = c.get("/staff/exports").text
+        for path, html in seen.items():
+            title = re.search(r"<title>(.*?)</title>", html, re.S)
+            heading = re.search(r"<h1>(.*?)</h1>", html, re.S)
+            nav = re.search(r'<nav class="main.*?</nav>', html, re.S)
+            assert title and heading, path
+            # a FHIR status code beside the heading is data, not a title
+            shown = re.sub(r'<small[^>]*class="status".*?</small>', " ", heading.group(1))
+            parts = [title.group(1), re.sub(r"<[^>]+>", " ", shown)]
+            if nav:
+                parts.append(re.sub(r"<[^>]+>|aria-label=\"[^\"]*\"", " ", nav.group(0)))
+            text = " ".join(parts)
+            if lang == "zh":
+                assert _latin_words(text) == [], (path, text)
+            else:
+                assert _latin_words(text), (path, text)
