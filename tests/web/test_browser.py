@@ -28,7 +28,7 @@ import uvicorn
 from .conftest import PASSWORD, Mailbox, free_port, settings
 from .test_staff import _evidence
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("RADIOTRIAL_CHROMIUM", "/usr/bin/chromium"))  # Debian's
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -39,9 +39,32 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="chromium missing: run tools/system-deps.sh (chromium:chromium)"
-)
+#: set to 1 to skip the browser test on purpose (a machine without chromium); unset, a missing
+#: browser fails the gate instead of passing it silently
+OPT_OUT = "RADIOTRIAL_SKIP_BROWSER_TESTS"
+
+
+def browser_missing() -> str | None:
+    """Why the browser test cannot run here (None: chromium and Playwright are present)."""
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} missing: run tools/system-deps.sh (Debian package chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:
+        return f"playwright not importable ({exc}): pip install -c constraints.txt -e '.[dev]'"
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _browser_present() -> None:
+    missing = browser_missing()
+    if missing is None:
+        return
+    if os.environ.get(OPT_OUT) == "1":
+        pytest.skip(f"{missing} ({OPT_OUT}=1)")
+    pytest.fail(f"{missing}; to skip the browser test on purpose set {OPT_OUT}=1", pytrace=False)
+
+
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
