@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -122,3 +123,31 @@ def test_role_change_and_the_account_epoch(ctx: ServiceContext) -> None:
             .limit(1)
         ).scalar_one()
     assert json.loads(new or "{}")["auth_epoch"] == 2
+
+
+def test_cli_changes_a_role_and_deactivates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from radiotrial.cli import main
+    from radiotrial.registry import generate_key
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("RADIOTRIAL_VAULT_KEY", generate_key())
+    monkeypatch.setenv("RADIOTRIAL_PASSWORD", PASSWORD)
+    monkeypatch.setenv("RADIOTRIAL_NEW_PASSWORD", PASSWORD)
+
+    def run(*args: str) -> tuple[int, str]:
+        with pytest.raises(SystemExit) as info:
+            main([*args, "--url", url])
+        return int(info.value.code or 0), capsys.readouterr().out
+
+    assert run("db", "init", "--admin", "root")[0] == 0
+    assert run("user", "add", "c", "--role", "coordinator", "--name", "C", "--user", "root")[0] == 0
+    promote = ("user", "role", "c", "--role", "investigator", "--user", "root")
+    assert run(*promote, "--reason", "")[0] == 2  # a reason is required
+    code, out = run(*promote, "--reason", "promoted", "--json")
+    assert code == 0 and json.loads(out) == {"username": "c", "role": "investigator"}
+    # a non-admin may not deactivate anyone
+    assert run("user", "deactivate", "root", "--reason", "x", "--user", "c")[0] == 2
+    assert run("user", "deactivate", "c", "--reason", "left", "--user", "root")[0] == 0
+    assert run("user", "deactivate", "root", "--reason", "x", "--user", "c")[0] == 2  # inactive

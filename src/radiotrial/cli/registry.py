@@ -36,8 +36,10 @@ from radiotrial.services import (
     ServiceContext,
     adjudicate_dlt,
     authenticate,
+    change_role,
     change_status,
     create_user,
+    deactivate_user,
     decide_eligibility,
     enrol,
     evaluate_record,
@@ -225,6 +227,35 @@ def user_add(
     made = create_user(ctx, actor, username=username, full_name=full_name, role=role,
                        password=new_pw)  # fmt: skip
     _emit({"username": made.username, "role": made.role}, as_json, "User created")
+
+
+@user_app.command("role")
+@_acting(protocol=False)
+def user_role(
+    ctx: ServiceContext,
+    actor: Actor,
+    username: str = typer.Argument(..., help="Account name."),
+    role: str = typer.Option(..., "--role", help="The new role (data/roles.yaml)."),
+    reason: str = typer.Option(..., "--reason", help="Reason (audited)."),
+    as_json: bool = json_option,
+) -> None:
+    """Give an account another role; its web sessions and API tokens end (admin)."""
+    change_role(ctx, actor, username, role, reason=reason)
+    _emit({"username": username, "role": role}, as_json, "Role changed")
+
+
+@user_app.command("deactivate")
+@_acting(protocol=False)
+def user_deactivate(
+    ctx: ServiceContext,
+    actor: Actor,
+    username: str = typer.Argument(..., help="Account name."),
+    reason: str = typer.Option(..., "--reason", help="Reason (audited)."),
+    as_json: bool = json_option,
+) -> None:
+    """Deactivate an account (kept for the audit trail); its sessions and tokens end (admin)."""
+    deactivate_user(ctx, actor, username, reason=reason)
+    _emit({"username": username, "active": False}, as_json, "User deactivated")
 
 
 # ------------------------------------------------------------------------------------ subject
