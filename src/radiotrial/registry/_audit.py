@@ -47,7 +47,16 @@ GENESIS_HASH = "0" * 64
 _REDACTED = frozenset({"password_hash"})
 
 Action = Literal[
-    "create", "update", "delete", "read", "purge", "sign", "login", "migrate", "export"
+    "create",
+    "update",
+    "delete",
+    "read",
+    "purge",
+    "sign",
+    "override",
+    "login",
+    "migrate",
+    "export",
 ]
 
 

@@ -279,8 +279,13 @@ class AdverseEvent(_Versioned, Base):
 
 
 class DltAdjudication(_Versioned, Base):
-    """The investigator's DLT adjudication of one adverse event."""
+    """The investigator's DLT adjudication of one adverse event.
 
+    A signature on it also binds the adverse event it judged (``SIGNATURE_BINDS``): an edit of
+    the event voids the signature, as an edit of the adjudication does.
+    """
+
+    SIGNATURE_BINDS: ClassVar[tuple[str, ...]] = ("adverse_event",)
     __tablename__ = "dlt_adjudications"
     id: Mapped[int] = mapped_column(primary_key=True)
     adverse_event_id: Mapped[int] = mapped_column(
@@ -293,6 +298,8 @@ class DltAdjudication(_Versioned, Base):
     rationale: Mapped[str] = mapped_column(Text)
     adjudicated_by: Mapped[str] = mapped_column(String(64))
     adjudicated_at: Mapped[datetime]
+
+    adverse_event: Mapped[AdverseEvent] = relationship()
 
 
 class Signature(Base):

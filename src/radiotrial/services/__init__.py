@@ -5,12 +5,21 @@ Each function takes a :class:`ServiceContext` (registry, protocol, vault, clock)
 write transaction: the change, its milestones and its audit entries commit together or not at
 all. The science and trial-design packages are called through thin adapters
 (:func:`design_for`, which is :func:`radiotrial.escalation.design_from_protocol`;
-:func:`evaluate_record` for :mod:`radiotrial.eligibility`, :func:`propose_dlt` and the CTCAE
-category for :mod:`radiotrial.safety`).
+:func:`evaluate_subject` and :func:`decide_eligibility` for :mod:`radiotrial.eligibility`,
+:func:`propose_dlt`, :func:`adjudicate_dlt` and the CTCAE category for :mod:`radiotrial.safety`).
 """
 
 from radiotrial.services._context import PORTAL, ServiceContext
 from radiotrial.services._demo import DemoTrialSummary, demo_scenario, seed_demo_trial
+from radiotrial.services._eligibility import (
+    CriterionDecision,
+    decide_eligibility,
+    evaluate_record,
+    evaluate_subject,
+    record_patient_record,
+    screening_checklist,
+    sign_decisions,
+)
 from radiotrial.services._enrolment import (
     EnrolmentResult,
     design_for,
@@ -34,13 +43,10 @@ from radiotrial.services._subjects import (
     PrescreenReceipt,
     change_status,
     correct_identity,
-    decide_eligibility,
-    evaluate_record,
     open_screening,
     record_evidence,
     register_prescreen,
     reveal_identity,
-    screening_checklist,
     take_forward,
 )
 from radiotrial.services._treatment import (
@@ -56,6 +62,7 @@ __all__ = [
     "CONSENT_KEYS",
     "PORTAL",
     "AdministrationResult",
+    "CriterionDecision",
     "DemoTrialSummary",
     "EnrolmentResult",
     "EvidenceItem",
@@ -75,6 +82,7 @@ __all__ = [
     "enrol",
     "escalation_state",
     "evaluate_record",
+    "evaluate_subject",
     "export_data",
     "open_screening",
     "propose_dlt",
@@ -83,11 +91,13 @@ __all__ = [
     "record_dosimetry",
     "record_evidence",
     "record_imaging",
+    "record_patient_record",
     "register_prescreen",
     "report_adverse_event",
     "reveal_identity",
     "screening_checklist",
     "seed_demo_trial",
+    "sign_decisions",
     "subject_status",
     "take_forward",
     "trial_status",

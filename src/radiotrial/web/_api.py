@@ -22,6 +22,7 @@ from radiotrial.registry import Actor, AuthenticationError
 from radiotrial.services import (
     EvidenceItem,
     authenticate,
+    evaluate_subject,
     open_screening,
     record_evidence,
     screening_checklist,
@@ -32,7 +33,7 @@ from radiotrial.services import (
 )
 from radiotrial.web._auth import TokenSigner, allowed
 from radiotrial.web._context import client_address, context_of
-from radiotrial.web._screening import evaluate_subject, list_subjects
+from radiotrial.web._screening import list_subjects
 from radiotrial.web._staff import StaffState
 
 __all__ = ["api_router"]
@@ -100,7 +101,7 @@ class SubjectSummary(BaseModel):
 class EvidenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     variable: Annotated[str, Field(min_length=1, max_length=64)]
-    value: float | bool | str
+    value: float | bool | str | None  # None: a date variable's event documented as never
     unit: Annotated[str, Field(max_length=32)] | None = None
     observed_at: datetime
     source_document: Annotated[str, Field(min_length=1, max_length=200)]
@@ -190,12 +191,13 @@ def subject(request: Request, code: Code, actor: Annotated[Actor, require("trial
 def screening(request: Request, code: Code, actor: Annotated[Actor, require("trial.read")]) -> Any:
     """Screening tests with their windows, and the eligibility engine's per-criterion results."""
     ctx = _state(request).services
-    overall, criteria = evaluate_subject(ctx, actor, code)
+    result = evaluate_subject(ctx, actor, code).to_dict()
     return _jsonable(
         {
             "checklist": screening_checklist(ctx, actor, code),
-            "overall": overall,
-            "criteria": [c.to_dict() for c in criteria],
+            "overall": result["overall"],
+            "as_of": result["as_of"],
+            "criteria": result["criteria"],
         }
     )
 

@@ -23,11 +23,13 @@ from radiotrial.errors import ValidationError
 from radiotrial.protocol import variable_catalogue
 from radiotrial.registry import AuthenticationError
 from radiotrial.services import (
+    CriterionDecision,
     EvidenceItem,
     ServiceContext,
     authenticate,
     decide_eligibility,
     enrol,
+    evaluate_subject,
     open_screening,
     record_evidence,
     reveal_identity,
@@ -40,14 +42,14 @@ from radiotrial.web._context import client_address, context_of
 from radiotrial.web._forms import N_
 from radiotrial.web._i18n import LANGUAGES, Lang
 from radiotrial.web._portal import _read_form
-from radiotrial.web._screening import evaluate_subject, list_subjects
+from radiotrial.web._screening import list_subjects
 from radiotrial.web._security import RateLimiter
 
 __all__ = [
     "STAFF_LANGUAGE_COOKIE",
     "STAFF_TIME_ZONE",
     "StaffState",
-    "criteria_for_decision",
+    "decisions_from_form",
     "staff_language",
     "staff_router",
 ]
@@ -237,15 +239,16 @@ def _subject_page(
 
     ctx = _state(request).services
     status = subject_status(ctx, session.actor, code)
-    overall, criteria = evaluate_subject(ctx, session.actor, code)
+    result = evaluate_subject(ctx, session.actor, code)
     return _page(
         request,
         session,
         "staff/subject.html",
         s=status,
         checklist=screening_checklist(ctx, session.actor, code),
-        overall=overall,
-        criteria=criteria,
+        overall=result.overall,
+        as_of=result.as_of,
+        criteria=result.criteria,
         variables=_screening_variables(ctx),
         identity=identity,
         note=None if identity else request.query_params.get("note"),
@@ -353,27 +356,25 @@ async def add_evidence(
     return _back(code)
 
 
-def criteria_for_decision(criteria: list[Any]) -> list[dict[str, Any]]:
-    """Engine results in the form :func:`radiotrial.services.decide_eligibility` records.
+def decisions_from_form(data: dict[str, str], criterion_ids: list[str]) -> list[CriterionDecision]:
+    """The per-criterion decisions of the decide form.
 
-    A criterion that does not apply to this patient (``not_applicable``, e.g. the ALT limit for
-    liver metastases when there are none) constrains nothing: it is recorded as satisfied
-    (inclusion met, exclusion not met) with the engine's reason.
+    For each criterion ``ID`` the form sends ``action_ID`` (confirm or override), for an
+    override ``status_ID`` and ``reason_ID``, and ``sha_ID``: the digest of the judgement the
+    page showed, so that a judgement changed in between is refused, not signed unseen.
     """
     out = []
-    for c in criteria:
-        status = c.status
-        if status == "not_applicable":
-            status = "met" if c.kind == "inclusion" else "not_met"
-        out.append(
-            {
-                "id": c.id,
-                "status": status,
-                "engine_status": c.status,
-                "reason": c.reason,
-                "evidence": [e.to_dict() for e in c.evidence],
-            }
-        )
+    for cid in criterion_ids:
+        action = data.get(f"action_{cid}", "")
+        if action not in ("confirm", "override"):
+            raise ValidationError(f"action_{cid}", action, "confirm or override each criterion")
+        sha = data.get(f"sha_{cid}", "")
+        if not sha:
+            raise ValidationError(f"sha_{cid}", sha, "the reviewed judgement is missing")
+        override = action == "override"
+        status = (data.get(f"status_{cid}") or None) if override else None
+        reason = data.get(f"reason_{cid}", "") if override else ""
+        out.append(CriterionDecision(cid, action, status, reason, sha))  # type: ignore[arg-type]
     return out
 
 
@@ -386,14 +387,15 @@ async def decide(
     overall = data.get("overall", "")
     if overall not in ("eligible", "ineligible"):
         raise HTTPException(422)
-    _, criteria = evaluate_subject(ctx, session.actor, code)
+    elig = ctx.protocol.eligibility
+    decisions = decisions_from_form(data, [c.id for c in (*elig.inclusion, *elig.exclusion)])
     await run_in_threadpool(
         lambda: decide_eligibility(
             ctx,
             session.actor,
             code,
             overall=overall,  # type: ignore[arg-type]
-            criteria=criteria_for_decision(criteria),
+            decisions=decisions,
             reason=data.get("reason", ""),
             password=data.get("password", ""),
         )
