@@ -273,3 +273,41 @@ def test_ecog_has_the_screening_window(ctx: ServiceContext, staff: Staff, clock:
     ps = next(t for t in screening_checklist(ctx, staff.monitor, code)
               if t["test"] == "performance-status")  # fmt: skip
     assert ps["status"] == "expired" and ps["window_days"] == 14
+
+
+@SQLITE_ONLY
+def test_cli_asks_for_each_criterion(
+    ctx: ServiceContext,
+    staff: Staff,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import io
+
+    from radiotrial.cli import main
+
+    clock.now = datetime.now(UTC)  # the CLI runs on the real clock
+    code = _screening(ctx, staff, 10, platelets=80.0)
+    answers = []
+    for c in (*ctx.protocol.eligibility.inclusion, *ctx.protocol.eligibility.exclusion):
+        answers.append(
+            "o\nmet\nrepeat count 120 x10^9/L, lab report L-9" if c.id == "I-PLT" else "c"
+        )
+
+    class Console(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", Console("\n".join(answers) + "\n"))
+    monkeypatch.setenv("RADIOTRIAL_PASSWORD", PASSWORD)
+    url = str(ctx.registry.engine.url)
+    with pytest.raises(SystemExit) as info:
+        main(["subject", "decide", code, "--reason", "reviewed at the console",
+              "--user", staff.investigator.username, "--url", url, "--json"])  # fmt: skip
+    out = capsys.readouterr()
+    assert info.value.code in (0, None), out.err
+    status = json.loads(out.out)  # prompts and the review table went to stderr
+    assert "confirm or override?" in out.err and "I-PLT not_met" in out.err
+    assert status["status"] == "eligible"
+    assert [o["criterion"] for o in status["eligibility"][0]["overrides"]] == ["I-PLT"]

@@ -369,13 +369,13 @@ def _file_decisions(path: Path, digests: dict[str, str]) -> list[CriterionDecisi
 def _ask(c: dict[str, Any]) -> CriterionDecision:
     """Ask the investigator at the console about one criterion."""
     err_console.print(f"{c['id']} {c['status']}: {c['reason']}", markup=False, highlight=False)
-    answer = typer.prompt("  confirm or override? [c/o]", default="c")
+    answer = typer.prompt("  confirm or override? [c/o]", default="c", err=True)
     if answer.strip().lower() in ("c", "confirm"):
         return CriterionDecision(c["id"], "confirm", content_sha256=c["content_sha256"])
     if answer.strip().lower() not in ("o", "override"):
         raise ValidationError(c["id"], answer, "answer c (confirm) or o (override)")
-    status = typer.prompt("  new status (met, not_met, not_applicable)")
-    reason = typer.prompt("  reason for the override")
+    status = typer.prompt("  new status (met, not_met, not_applicable)", err=True)
+    reason = typer.prompt("  reason for the override", err=True)
     return CriterionDecision(c["id"], "override", status=status.strip(), reason=reason,
                              content_sha256=c["content_sha256"])  # fmt: skip
 

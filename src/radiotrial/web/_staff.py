@@ -41,7 +41,7 @@ from radiotrial.web._auth import SESSION_COOKIE, SessionStore, StaffSession, all
 from radiotrial.web._context import client_address, context_of
 from radiotrial.web._forms import N_
 from radiotrial.web._i18n import LANGUAGES, Lang
-from radiotrial.web._portal import _read_form
+from radiotrial.web._portal import MAX_FIELDS, _read_form
 from radiotrial.web._screening import list_subjects
 from radiotrial.web._security import RateLimiter
 
@@ -98,7 +98,10 @@ Reader = Annotated[StaffSession, require("trial.read")]
 
 
 async def _checked_form(request: Request, session: StaffSession) -> dict[str, str]:
-    data = await _read_form(request)
+    # the eligibility form carries four fields per criterion (see decisions_from_form)
+    elig = _state(request).services.protocol.eligibility
+    limit = MAX_FIELDS + 4 * (len(elig.inclusion) + len(elig.exclusion))
+    data = await _read_form(request, max_fields=limit)
     if not secrets.compare_digest(data.get("csrf_token", ""), session.csrf):
         raise HTTPException(403)
     return data
