@@ -8,15 +8,13 @@ read here; the identities, their sources and the published coefficients they nee
 from __future__ import annotations
 
 import math
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import pytest
-import yaml
 from scipy.optimize import brentq
 
+from radiotrial.data import load_yaml
 from radiotrial.errors import ValidationError
 from radiotrial.transport import (
     csda_range_g_cm2,
@@ -33,15 +31,8 @@ from radiotrial.transport._stopping import restricted_collision_stopping_power
 WATER = get_material("water")
 
 
-@cache
 def _reference() -> dict[str, Any]:
-    text = (
-        resources.files("radiotrial.data")
-        .joinpath("transport", "reference_sphere_absorbed_fractions.yaml")
-        .read_text("utf-8")
-    )
-    data: dict[str, Any] = yaml.safe_load(text)
-    return data
+    return load_yaml("transport", "reference_sphere_absorbed_fractions.yaml")
 
 
 def _escape_probability(tau: float) -> float:
