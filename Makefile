@@ -14,7 +14,7 @@ $(BIN)/python:
 	tools/make-venv.sh $(PYTHON) $(VENV)
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
@@ -47,9 +47,9 @@ bench: $(STAMP)
 validate: $(STAMP) system-deps
 	RADIOTRIAL_VALIDATE=full $(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
-# regenerate the pinned constraints from the current environment
+# regenerate the pinned constraints from the current environment (pip itself included)
 lock: $(STAMP)
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v '^-e' > constraints.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -26,16 +26,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Final, Literal, overload
+from typing import Final, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 from scipy import constants as _const
 
 from radiotrial.errors import UnitError, ValidationError
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "Activity",
@@ -295,6 +292,16 @@ def convert(value: FloatOrArray, from_unit: str, to_unit: str) -> FloatOrArray:
     ------
     UnitError
         If either unit is unknown or their dimensions differ (mixing units is never silent).
+
+    Notes
+    -----
+    A scalar result is rounded to 12 significant figures; an array result is not. Scalars are
+    the values people type and read (protocol thresholds, CLI options, report fields), where a
+    factor that is not exactly representable would otherwise turn 7.4 GBq into
+    199.99999999999997 mCi; the rounding changes a value by at most 5e-13 relative, far below
+    any physical significance. Arrays are numerics (images, dose grids, spectra): rounding each
+    element would cost a formatting pass per element and buy nothing there, so
+    ``convert(x, a, b)`` and ``convert(np.array([x]), a, b)[0]`` can differ by that 5e-13.
 
     Examples
     --------

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from radiotrial.cli import main
+from radiotrial.cli import app, main
 
 PROTOCOL = Path(__file__).resolve().parents[2] / "protocols" / "lu177-neob-er-her2-mbc-phase1.yaml"
 
@@ -55,6 +56,19 @@ def test_protocol_validate_and_show(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and json.loads(out)["dose_levels"]["levels"][0]["activity"] == 1.85
     code, out, _ = run(capsys, "protocol", "show", str(PROTOCOL))
     assert code == 0 and "Menda" in out
+
+
+def test_protocol_show_gives_the_target_with_its_unit(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # the same 30 % target written as a percentage is shown as a rate with its unit, never "30"
+    pct = tmp_path / "pct.yaml"
+    text = PROTOCOL.read_text(encoding="utf-8")
+    old = 'value: 0.3\n    unit: "1"'
+    assert old in text
+    pct.write_text(text.replace(old, 'value: 30\n    unit: "%"'), encoding="utf-8")
+    code, out, _ = run(capsys, "protocol", "show", str(pct))
+    assert code == 0 and "target DLT rate 0.3 (30 %)" in " ".join(out.split())
 
 
 def test_protocol_validate_rejects_bad_file(
@@ -133,9 +147,63 @@ def test_demo_keeps_a_database_once(
     assert code == 2 and "already has accounts" in err
 
 
-@pytest.mark.parametrize(
-    "argv", [["--help"], ["nuclide", "--help"], ["protocol", "show", "--help"], ["demo", "--help"]]
-)
-def test_help(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
-    code, out, _ = run(capsys, *argv)
+@pytest.mark.slow
+def test_demo_dosimetry_path_at_reduced_size(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # the full demo path (image-based dosimetry in the trial and the virtual-patient panel) at
+    # 9.6 mm so that it stays a few seconds; the science is tested in tests/dosimetry
+    monkeypatch.delenv("RADIOTRIAL_VAULT_KEY", raising=False)
+    monkeypatch.delenv("RADIOTRIAL_VAULT_KEY_FILE", raising=False)
+    out = tmp_path / "demo"
+    argv = ["demo", "--json", "--cohorts", "1", "--seed", "3", "--voxel-mm", "9.6"]
+    code, stdout, err = run(capsys, *argv, "--out", str(out))
+    assert code == 0, err
+    doc = json.loads(stdout)
+    assert doc["trial"]["dosimetry_method"] != "population"
+    dos = doc["dosimetry"]
+    assert dos["out"] == str(out) and (out / "results.json").is_file()
+    assert (out / "bed.nii.gz").is_file() and (out / "rtdose.dcm").is_file()
+    written = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert written["regions"] == dos["regions"]
+    kidneys = next(r for r in dos["regions"] if r["region"] == "kidneys")
+    assert kidneys["dose_gy"] > 0 and kidneys["dose_sd_gy"] > 0
+    # the protocol's first scan at 4 h: the unsampled renal phase is reported, not hidden
+    assert kidneys["warnings"] and kidneys["warnings"][0] in dos["warnings"]
+    assert dos["plan"]["max_activity_gbq"] > 0
+    assert dos["red_marrow_for_planning"] in {m["method"] for m in dos["red_marrow"]}
+
+
+def _command_paths() -> list[list[str]]:
+    """Every command and group of the CLI, as argv prefixes (walked from the click tree)."""
+    import typer.main
+
+    paths: list[list[str]] = []
+
+    def walk(cmd: Any, prefix: list[str]) -> None:
+        paths.append(prefix)
+        # typer ships its own click; a group is whatever holds subcommands
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, [*prefix, name])
+
+    walk(typer.main.get_command(app), [])
+    return paths
+
+
+COMMANDS = _command_paths()
+
+
+def test_command_tree_is_complete() -> None:
+    # guards the walk itself: the top-level commands the README and issues name are all present
+    top = {p[0] for p in COMMANDS if len(p) == 1}
+    assert {"nuclide", "protocol", "demo", "serve", "phantom", "imaging", "design"} <= top
+    assert len(COMMANDS) > 30
+
+
+@pytest.mark.parametrize("argv", COMMANDS, ids=lambda a: " ".join(a) or "radiotrial")
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    code, out, _ = run(capsys, *argv, "--help")
     assert code == 0 and "Usage" in out
+    # a helpful --help: the command says what it does, not only its usage line
+    description = out.split("Usage", 1)[1].split("╭", 1)[0].splitlines()[1:]
+    assert any(line.strip() for line in description), f"{argv} --help has no description"

@@ -1,23 +1,17 @@
-"""A virtual patient and its dosimetry, made once per test session at a reduced grid."""
+"""Shared virtual patient (seed 7, the protocol's schedule) and its dosimetry."""
 
 from __future__ import annotations
 
 import pytest
 
-from radiotrial.dosimetry import DosimetryResult, Study, run_dosimetry, study_from_virtual_patient
-from radiotrial.phantom import VirtualPatient, make_patient
-from radiotrial.protocol import bundled_protocol
-
-# 9.6 mm voxels keep the suite fast; tumours of >= 10 mL still span several voxels
-SPACING_MM = 9.6
-TIMES_H = (1.0, 4.0, 24.0, 48.0, 168.0)
+from radiotrial.dosimetry import DosimetryResult, Study, study_from_virtual_patient
+from radiotrial.phantom import VirtualPatient
+from tests.dosimetry._virtual import PROTOCOL_TIMES_H, virtual_patient, virtual_result
 
 
 @pytest.fixture(scope="session")
 def patient() -> VirtualPatient:
-    return make_patient(
-        seed=7, spacing_mm=SPACING_MM, tumours="liver:40,breast:30,bone:12", time_points_h=TIMES_H
-    )
+    return virtual_patient(7, PROTOCOL_TIMES_H)
 
 
 @pytest.fixture(scope="session")
@@ -26,5 +20,5 @@ def study(patient: VirtualPatient) -> Study:
 
 
 @pytest.fixture(scope="session")
-def result(study: Study) -> DosimetryResult:
-    return run_dosimetry(study, engine="kernel", protocol=bundled_protocol())
+def result() -> DosimetryResult:
+    return virtual_result(7, PROTOCOL_TIMES_H)

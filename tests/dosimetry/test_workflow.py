@@ -1,11 +1,9 @@
-"""End-to-end dosimetry on a virtual patient with known truth (reduced grid).
+"""End-to-end dosimetry on a virtual patient with known truth (reduced grid, protocol schedule).
 
-Tolerances follow issue 5: kidneys, liver and spleen within 5 % with the imaging schedule of
-this test (an early 1 h scan samples the fast renal phase; with a first scan at 4 h the
-unsampled early kidney phase biases the kidney TIA by about −6 %, see docs/dosimetry.md);
-tumours of at least 10 mL within 10 % after partial-volume correction. The dose reference is
-the dose computed from the *true* TIA map by the same engine, which isolates the quantification
-error from the engine's own (validated in tests/transport).
+Tumours of at least 10 mL within 10 % after partial-volume correction (issue 5). The dose
+reference is the dose computed from the *true* TIA map by the same engine, which isolates the
+quantification error from the engine's own (validated in tests/transport). Organs: see
+test_schedule.py.
 """
 
 from __future__ import annotations
@@ -16,14 +14,7 @@ import numpy as np
 import pytest
 
 from radiotrial.dosimetry import DosimetryResult, dvh
-
-
-@pytest.mark.parametrize("region", ["kidneys", "liver", "spleen", "pancreas"])
-def test_organ_tia_and_dose_recovered(result: DosimetryResult, region: str) -> None:
-    v = result.validation
-    assert v is not None
-    assert v[region]["tia_ratio"] == pytest.approx(1.0, abs=0.05)
-    assert v[region]["dose_ratio"] == pytest.approx(1.0, abs=0.05)
+from radiotrial.radiobiology import tissue_parameters
 
 
 def test_tumours_recovered_after_pvc(result: DosimetryResult) -> None:
@@ -39,10 +30,49 @@ def test_tumours_recovered_after_pvc(result: DosimetryResult) -> None:
 def test_every_dose_has_uncertainty_and_bed(result: DosimetryResult) -> None:
     for r in result.regions:
         assert r.dose_sd_gy > 0 and math.isfinite(r.dose_sd_gy), r.name
-        # the quadrature sum is at least its largest component
+        assert all(math.isfinite(c) and c >= 0 for c in r.components_rsd.values()), r.name
+        # quadrature sum: at least the largest component, at most their plain sum
         assert r.dose_sd_gy >= max(r.components_rsd.values()) * r.dose_gy - 1e-12
+        assert r.dose_sd_gy <= sum(r.components_rsd.values()) * r.dose_gy + 1e-12
     kidneys = result.region("kidneys")
     assert kidneys.bed_gy is not None and kidneys.bed_gy > kidneys.dose_gy  # BED ≥ D always
+    for r in result.regions:
+        if r.bed_gy is None:
+            continue
+        assert r.bed_g_factor is not None and r.alpha_beta_gy is not None
+        assert r.bed_sd_gy is not None and r.eqd2_sd_gy is not None and r.eqd2_gy is not None
+        # first-order propagation of BED = D(1 + G D/(α/β)): dBED/dD = 1 + 2 G D/(α/β)
+        slope = 1 + 2 * r.bed_g_factor * r.dose_gy / r.alpha_beta_gy
+        assert r.bed_sd_gy == pytest.approx(slope * r.dose_sd_gy, rel=1e-12)
+        assert r.eqd2_sd_gy / r.eqd2_gy == pytest.approx(r.bed_sd_gy / r.bed_gy, rel=1e-12)
+
+
+def test_organ_level_doses_carry_sd(result: DosimetryResult) -> None:
+    assert result.organ_level
+    for name, row in result.organ_level.items():
+        r = result.region(name)
+        assert math.isfinite(row["dose_sd_gy"]) and row["dose_sd_gy"] > 0, name
+        if r.kind == "tumour":
+            # sphere model: same TIA and volume components as the voxel dose
+            u = math.hypot(r.tia_sd_bq_s / r.tia_bq_s, r.components_rsd["volume"])
+            assert row["dose_sd_gy"] == pytest.approx(row["dose_gy"] * u, rel=1e-12)
+
+
+def test_tumour_eud_and_bed_map(result: DosimetryResult) -> None:
+    alpha = tissue_parameters("tumour").alpha_per_gy
+    assert alpha is not None
+    lab = np.asarray(result.study.labels.array)
+    dose = np.asarray(result.dose_map.array)
+    bed = np.asarray(result.bed_map.array)
+    for r in (x for x in result.regions if x.kind == "tumour"):
+        assert r.eud_gy is not None and r.eubed_gy is not None and r.bed_g_factor is not None
+        # Jensen: for a non-uniform dose, EUD < mean dose; EUD ≥ the minimum voxel dose
+        mask = np.isin(lab, next(s for s in result.study.regions if s.name == r.name).labels)
+        assert dose[mask].min() <= r.eud_gy <= r.dose_gy
+        # the voxel BED map applies the region's G and α/β: BED_v = D_v (1 + G D_v/(α/β))
+        expected = dose[mask] * (1 + r.bed_g_factor * dose[mask] / r.alpha_beta_gy)
+        np.testing.assert_allclose(bed[mask], expected, rtol=1e-12)
+        assert r.eubed_gy <= float(np.mean(expected)) + 1e-12
 
 
 def test_kidney_dose_coefficient_in_neoray_range(result: DosimetryResult) -> None:
@@ -60,15 +90,10 @@ def test_plan_limits_by_smallest_allowed_activity(result: DosimetryResult) -> No
         assert planned == pytest.approx(limiting.limit_gy, rel=1e-9)
 
 
-def test_red_marrow_both_methods(result: DosimetryResult) -> None:
-    methods = {m.method: m for m in result.marrow}
-    assert set(methods) == {"blood", "image"}
-    assert all(m.dose_gy > 0 for m in methods.values())
-
-
 def test_voxel_map_mixes_own_fits_and_fallback(result: DosimetryResult) -> None:
     method = np.asarray(result.voxels.method.array)
     assert np.any(method == 1) and np.any(method == 2)
+    assert any(n.startswith("voxel TIA:") for n in result.notes)
     # label rescaling: voxel TIAs add up to the label TIAs
     lab = np.asarray(result.study.labels.array)
     tia = np.asarray(result.voxels.tia.array)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -15,6 +17,7 @@ from radiotrial.escalation import (
     parse_outcomes,
     simulate_oc,
 )
+from tests.escalation._r_boin_port import r_exact_oc
 
 TRUTH = [0.05, 0.15, 0.30, 0.45, 0.60]
 
@@ -128,3 +131,80 @@ def test_bad_input() -> None:
         exact_oc(BoinDesign(0.3, 3), [0.1, 0.2, 1.5])
     with pytest.raises(ValidationError, match="history"):
         BoinDesign(0.3, 3).decide(parse_outcomes("1NNN 4NNN", 3))
+
+
+@pytest.mark.parametrize(
+    ("target", "truth", "ncohort", "cohortsize", "options"),
+    [
+        (0.3, TRUTH, 6, 3, {}),
+        (0.25, [0.10, 0.25, 0.40, 0.50], 7, 3, {"extrasafe": True}),
+        (0.3, [0.30, 0.45, 0.60], 8, 3, {"n_earlystop": 9, "start_level": 2}),
+        (0.2, [0.05, 0.10, 0.20, 0.35, 0.50], 8, 2, {}),
+        (0.3, [0.10, 0.30, 0.50], 10, 1, {}),
+    ],
+)
+def test_exact_oc_equals_a_port_of_r_get_oc(
+    target: float, truth: list[float], ncohort: int, cohortsize: int, options: dict[str, Any]
+) -> None:
+    # tests/escalation/_r_boin_port.py transcribes R BOIN 2.7.1's get.boundary, get.oc loop and
+    # select.mtd independently of radiotrial and enumerates every outcome sequence; radiotrial's
+    # dynamic programme over merged states must give the same probabilities to rounding
+    r = r_exact_oc(
+        target,
+        truth,
+        ncohort,
+        cohortsize,
+        n_earlystop=options.get("n_earlystop", 100),
+        startdose=options.get("start_level", 1),
+        extrasafe=options.get("extrasafe", False),
+    )
+    d = BoinDesign(target, len(truth), cohort_size=cohortsize, max_cohorts=ncohort, **options)
+    ex = exact_oc(d, truth)
+    assert ex.selection_prob == pytest.approx(r.selection, abs=1e-12)
+    assert ex.stop_prob == pytest.approx(r.stop, abs=1e-12)
+    assert ex.mean_n == pytest.approx(r.mean_n, abs=1e-11)
+    assert ex.mean_dlt == pytest.approx(r.mean_dlt, abs=1e-11)
+
+
+def test_brute_force_enumeration_equals_merged_states() -> None:
+    d = BoinDesign(0.3, 5, max_cohorts=7)
+    merged, brute = exact_oc(d, TRUTH), exact_oc(d, TRUTH, merge=False)
+    assert brute.n_states is not None and merged.n_states is not None
+    assert brute.n_states > 4 * merged.n_states  # the point of merging
+    assert merged.selection_prob == pytest.approx(brute.selection_prob, abs=1e-13)
+    assert merged.mean_n == pytest.approx(brute.mean_n, abs=1e-12)
+
+
+def test_simulated_stop_and_dlt_counts_within_3_se_of_exact() -> None:
+    # a toxic curve, so that early stopping is common enough to test
+    truth = [0.35, 0.50, 0.60, 0.70, 0.80]
+    d = BoinDesign(0.3, 5)
+    ex = exact_oc(d, truth)
+    t = 20_000
+    sim = simulate_oc(d, truth, n_trials=t, seed=12)
+    assert 0.1 < ex.stop_prob < 0.9
+    assert abs(sim.stop_prob - ex.stop_prob) <= 3 * np.sqrt(ex.stop_prob * (1 - ex.stop_prob) / t)
+    assert sim.mean_dlt_se is not None and sim.mean_total_dlt_se is not None
+    assert np.all(np.abs(sim.mean_dlt - ex.mean_dlt) <= 3 * sim.mean_dlt_se + 1e-12)
+    assert abs(sim.mean_total_dlt - ex.mean_total_dlt) <= 3 * sim.mean_total_dlt_se
+    assert sim.mean_total_n_se is not None
+    assert abs(sim.mean_total_n - ex.mean_total_n) <= 3 * sim.mean_total_n_se
+
+
+def test_maximum_sample_size() -> None:
+    d = BoinDesign(0.3, 5)  # 10 cohorts of 3
+    full = "1NNN 2NNN 3NNN 3NTN 3NNN 3NNT 3NNN 3NNN 3NTN 3NNN"
+    dec = d.decide(parse_outcomes(full, 5))
+    assert (dec.action, dec.next_level, dec.mtd) == ("stop", None, 3)
+    with pytest.raises(ValidationError, match=r"^history=.*33 patients exceed .* \(30\)"):
+        d.decide(parse_outcomes(" ".join(["1NNT"] * 11), 5))
+
+
+def test_n_earlystop_at_most_6_refused_as_r() -> None:
+    # R BOIN 2.7.1 get.boundary: "n.earlystop is too low ... Recommend n.earlystop = 9 to 18"
+    for bad in (3, 6):
+        with pytest.raises(ValidationError, match=r"n_earlystop=\d: must be above 6"):
+            BoinDesign(0.3, 5, n_earlystop=bad)
+        with pytest.raises(ValidationError, match="n_earlystop"):
+            boin_boundaries(0.3, 30).table(3, bad)
+    assert BoinDesign(0.3, 5, n_earlystop=7).n_earlystop == 7

@@ -1,4 +1,5 @@
-"""CRM against independent adaptive quadrature and dfcrm's calibration identities."""
+"""CRM against dfcrm's documented recommendations, independent quadrature and dfcrm's
+calibration identities."""
 
 from __future__ import annotations
 
@@ -50,9 +51,43 @@ def _quad_posterior_mean(model: str, intercept: float = 3.0) -> float:
 def test_posterior_mean_matches_adaptive_quadrature(model: str) -> None:
     fit = CrmModel(PRIOR, 0.2, model=model).fit(LEVEL, TOX)  # type: ignore[arg-type]
     # trapezoid on 401 nodes is spectrally accurate here; dfcrm's integrate() has rel.tol 1.2e-4
-    assert fit.a_hat == pytest.approx(_quad_posterior_mean(model), abs=1e-8)
-    assert fit.mtd in range(1, 7)
-    assert np.all(np.diff(fit.p_hat) > 0)
+    a = _quad_posterior_mean(model)
+    assert fit.a_hat == pytest.approx(a, abs=1e-8)
+    # dfcrm's plug-in curve at the quadrature mean, and its rule: the level closest to target
+    s = np.array(PRIOR)
+    if model == "empiric":
+        curve = s ** math.exp(a)
+    else:
+        curve = expit(3.0 + math.exp(a) * (np.log(s / (1 - s)) - 3.0))
+    assert fit.p_hat == pytest.approx(curve, abs=1e-8)
+    assert fit.mtd == int(np.argmin(np.abs(curve - 0.2))) + 1
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "expected"),
+    # documented dfcrm::crm recommendations (empiric model, N(0, 1.34) prior), through the R
+    # package escalation, whose get_dfcrm() calls dfcrm::crm: skeleton 0.05, 0.1, 0.25, 0.4, 0.6,
+    # target 0.25; '1NNN 2NTN' -> 2 (get_dfcrm help page example) and '1NNN 2NTT' -> 1
+    # (escalation's test of its dfcrm selector, tests/testthat/test_dfcrm.R)
+    [("1NNN 2NTN", 2), ("1NNN 2NTT", 1)],
+)
+def test_dfcrm_documented_recommendations(outcomes: str, expected: int) -> None:
+    st = parse_outcomes(outcomes, 5)
+    fit = CrmModel([0.05, 0.1, 0.25, 0.4, 0.6], 0.25).fit(
+        [p.level for p in st.patients], [int(bool(p.dlt)) for p in st.patients]
+    )
+    assert fit.mtd == expected
+
+
+def test_tite_crm_cheung_2011_example() -> None:
+    # Cheung (2011), Dose Finding by the CRM, p. 124, as reproduced in trialr's TITE-CRM
+    # vignette: four patients at level 3 without DLT, followed 73, 66, 35 and 28 days of a
+    # 126-day window; skeleton 0.05, 0.12, 0.25, 0.40, 0.55, target 0.25, empiric model:
+    # level 4 is recommended for the next patient
+    fit = CrmModel([0.05, 0.12, 0.25, 0.40, 0.55], 0.25).fit(
+        [3, 3, 3, 3], [0, 0, 0, 0], weights=np.array([73, 66, 35, 28]) / 126
+    )
+    assert fit.mtd == 4
 
 
 def test_no_data_gives_the_skeleton() -> None:

@@ -227,3 +227,162 @@ def test_cli_protocol_option(capsys: pytest.CaptureFixture[str]) -> None:
     )
     data = json.loads(out)
     assert rc == 0 and data["next_level"] == 2 and "next_activity_gbq" in data
+
+
+def test_dosimetry_comparison_runs_the_designs_own_rules() -> None:
+    from radiotrial.escalation._dosimetry import DosimetryGuidedDesign
+    from radiotrial.escalation._engine import run_trials, tolerances
+
+    dr = DoseResponse(1.6, 1.5)
+    common = dict(
+        target=0.3,
+        activity_levels_gbq=[6, 9, 12, 15, 18],
+        dose_levels_gy=[0.6, 0.9, 1.2, 1.5, 1.8],
+        coefficient_mean=0.1,
+        coefficient_sd=0.056,
+        dose_response=dr,
+        n_trials=600,
+        seed=4,
+    )
+    # identity: a known coefficient and no activity cap give every patient exactly D_k, so the
+    # comparison must reproduce DosimetryGuidedDesign on P(D_k) with the same tolerances
+    res = compare_activity_and_dosimetry_designs(**common)  # type: ignore[arg-type]
+    design = DosimetryGuidedDesign(0.3, [0.6, 0.9, 1.2, 1.5, 1.8])
+    u = tolerances(600, 30, 4 + 1)
+    ref = run_trials(design, dr(np.array([0.6, 0.9, 1.2, 1.5, 1.8])), u)
+    sel = np.bincount(ref.selected[ref.selected >= 0], minlength=5) / 600
+    assert res["dosimetry"]["selection_pct"] == pytest.approx(100 * sel, abs=1e-9)
+    assert res["dosimetry"]["mean_n"] == pytest.approx(ref.n.mean(axis=0), abs=1e-12)
+    # cumulative limit: 4 cycles of 1.8 Gy exceed 6 Gy, so level 5 is never entered
+    capped = compare_activity_and_dosimetry_designs(
+        **common,
+        cumulative_limit_gy=6.0,
+        n_cycles=4,  # type: ignore[arg-type]
+    )
+    assert capped["dosimetry"]["highest_allowed_level"] == 4
+    assert capped["dosimetry"]["mean_n"][4] == 0.0 and capped["activity"]["mean_n"][4] > 0
+    # dose events: with planning error some realised doses exceed 1.6 Gy and count as DLTs
+    ev = compare_activity_and_dosimetry_designs(
+        **common,
+        dose_event_gy=1.6,
+        prediction_cv=0.3,  # type: ignore[arg-type]
+    )
+    d = ev["dosimetry"]
+    assert d["mean_dosimetric_events"] > 0
+    assert d["mean_counted_events"] >= d["mean_total_dlt"] + 1e-9
+    assert d["mean_counted_events"] <= d["mean_total_dlt"] + d["mean_dosimetric_events"] + 1e-9
+
+
+def test_dosimetry_design_refuses_impossible_settings() -> None:
+    with pytest.raises(ValidationError, match="cumulative_limit_gy"):
+        DosimetryGuidedDesign(0.3, [2, 4], cumulative_limit_gy=5, n_cycles=4)
+    with pytest.raises(ValidationError, match="dose_event_gy"):
+        DosimetryGuidedDesign(0.3, [2, 4], dose_event_gy=-1.0)
+
+
+def test_cli_pathways_getprior_dosimetry(capsys: pytest.CaptureFixture[str]) -> None:
+    from radiotrial.escalation import getprior
+
+    rc, out, _ = _run(
+        ["design", "pathways", "--levels", "5", "--history", "1NNN", "--next-cohorts", "2",
+         "--json"],
+        capsys,
+    )  # fmt: skip
+    data = json.loads(out)
+    ref = dose_transition_pathways(BoinDesign(0.3, 5), parse_outcomes("1NNN", 5), 2)
+    assert rc == 0 and [n["next_level"] for n in data["pathways"]] == [r.next_level for r in ref]
+    rc, out, _ = _run(
+        ["design", "getprior", "--halfwidth", "0.05", "--target", "0.25", "--nu", "3",
+         "--levels", "5", "--json"],
+        capsys,
+    )  # fmt: skip
+    assert json.loads(out)["skeleton"] == pytest.approx(getprior(0.05, 0.25, 3, 5).tolist())
+    rc, out, _ = _run(
+        ["design", "dosimetry", "--trials", "300", "--cycles", "4", "--cumulative-limit-gy", "6",
+         "--dose-event-gy", "1.6", "--prediction-cv", "0.3", "--json"],
+        capsys,
+    )  # fmt: skip
+    data = json.loads(out)
+    assert rc == 0 and data["settings"]["cumulative_limit_gy"] == 6
+    assert data["dosimetry"]["highest_allowed_level"] == 4
+    assert data["dosimetry"]["mean_n"][4] == 0.0
+
+
+def test_cli_dosimetry_next_and_oc(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    csv = tmp_path / "patients.csv"
+    csv.write_text(
+        "level,dlt,followup,organ_dose_gy\n1,0,42,6.0\n1,0,42,6.0\n1,0,42,6.0\n",
+        encoding="utf-8",
+    )
+    base = ["design", "next", "--design", "dosimetry", "--dose-levels-gy", "2,4,6"]
+    rc, out, _ = _run([*base, "--patients", str(csv), "--json"], capsys)
+    assert rc == 0 and json.loads(out)["next_level"] == 2  # organ doses ignored without a rule
+    rc, out, _ = _run([*base, "--patients", str(csv), "--dose-event-gy", "5", "--json"], capsys)
+    assert json.loads(out)["action"] == "stop"  # three dosimetric events eliminate level 1
+    rc, out, _ = _run(
+        ["design", "oc", "--design", "dosimetry", "--dose-levels-gy", "0.6,0.9,1.2",
+         "--cumulative-limit-gy", "4", "--cycles", "4", "--truth", "0.1,0.3,0.5", "--exact",
+         "--json"],
+        capsys,
+    )  # fmt: skip
+    data = json.loads(out)
+    assert rc == 0 and data["mean_n"][2] == 0.0 and data["selection_pct"][2] == 0.0
+
+
+def test_cli_scenario_target_and_common_random_numbers(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from radiotrial.escalation import _data, exact_oc, simulate_oc
+    from radiotrial.escalation._engine import tolerances
+    from radiotrial.escalation._threeplusthree import ThreePlusThree
+
+    sc = {"t20": {"truth": [0.05, 0.2, 0.35, 0.5], "target": 0.2, "source": "test"}}
+    monkeypatch.setattr(_data, "scenarios", lambda: sc)
+    rc, out, _ = _run(["design", "oc", "--scenario", "t20", "--exact", "--json"], capsys)
+    data = json.loads(out)
+    assert rc == 0 and data["target"] == 0.2
+    ex = exact_oc(BoinDesign(0.2, 4), [0.05, 0.2, 0.35, 0.5])
+    assert data["selection_pct"] == pytest.approx(100 * ex.selection_prob, abs=1e-9)
+    # two designs on the same simulated patients (common random numbers, one seed)
+    rc, out, _ = _run(
+        ["design", "oc", "--design", "boin,3+3", "--truth", "0.05,0.15,0.3,0.45,0.6",
+         "--trials", "400", "--seed", "7", "--json"],
+        capsys,
+    )  # fmt: skip
+    both = json.loads(out)["designs"]
+    b, t = BoinDesign(0.3, 5), ThreePlusThree(5)
+    u = tolerances(400, max(b.max_patients, t.max_patients), 7)
+    p = [0.05, 0.15, 0.3, 0.45, 0.6]
+    for got, design in zip(both, (b, t), strict=True):
+        ref = simulate_oc(design, p, u=u)
+        assert got["selection_pct"] == pytest.approx(100 * ref.selection_prob, abs=1e-12)
+
+
+def test_common_random_numbers_define_each_patients_outcome() -> None:
+    from radiotrial.escalation._engine import run_trials, tolerances
+    from radiotrial.escalation._threeplusthree import ThreePlusThree
+
+    p = np.array([0.05, 0.15, 0.3, 0.45, 0.6])
+    u = tolerances(500, 30, 9)
+    for design in (BoinDesign(0.3, 5), ThreePlusThree(5)):
+        tr = run_trials(design, p, u)
+        seen = tr.levels >= 0
+        width = tr.levels.shape[1]
+        # patient i of trial t has a DLT at level j exactly when U[t, i] < p_j, in every design
+        expected = u[:, :width] < p[np.where(seen, tr.levels, 0)]
+        assert np.array_equal(tr.dlt[seen], expected[seen])
+
+
+def test_cli_tite_crm_adaptive_and_bad_target(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = _run(
+        ["design", "next", "--design", "tite-crm", "--levels", "5", "--history", "1NNT 2NNP",
+         "--cohort-size", "3", "--scheme", "adaptive", "--json"],
+        capsys,
+    )  # fmt: skip
+    data = json.loads(out)
+    assert rc == 0 and "adaptive" in data["design"] and "accrual_suspended" in data
+    rc, _, err = _run(
+        ["design", "oc", "--design", "3+3", "--target", "0.9", "--truth", "0.1,0.2", "--exact"],
+        capsys,
+    )
+    assert rc == 2 and "target=0.9" in err

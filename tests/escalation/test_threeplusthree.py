@@ -62,3 +62,30 @@ def test_simulation_matches_exact(variant: str) -> None:
     sim = simulate_oc(d, P, n_trials=20_000, seed=5)
     se = np.sqrt(ex.selection_prob * (1 - ex.selection_prob) / 20_000)
     assert np.all(np.abs(sim.selection_prob - ex.selection_prob) <= 3 * se + 1e-12)
+
+
+@pytest.mark.parametrize("variant", ["escalation-only", "de-escalation"])
+def test_more_toxic_truth_never_selects_higher(variant: str) -> None:
+    # invariant: raising every level's DLT probability never raises P(select level ≥ j)
+    d = ThreePlusThree(5, variant=variant)  # type: ignore[arg-type]
+    prev = None
+    for shift in np.linspace(-0.04, 0.3, 8):
+        oc = exact_oc(d, np.clip(P + shift, 0, 1))
+        tail = np.cumsum(oc.selection_prob[::-1])[::-1]
+        if prev is not None:
+            assert np.all(tail <= prev + 1e-12)
+        prev = tail
+
+
+def test_truncated_trial_selects_by_the_documented_rule() -> None:
+    # the cohort cap ends the trial while level 2 has 1/3 (3 more were due): level 2 is not
+    # yet 0/3 or ≤1/6, so the MTD is level 1 (0/3), not level 2
+    d = ThreePlusThree(5, max_cohorts=2)
+    dec = d.decide(parse_outcomes("1NNN 2NTN", 5))
+    assert (dec.action, dec.next_level, dec.mtd) == ("stop", None, 1)
+    # exact OCs of the same truncated design: P(MTD = 2) needs 0/3 at level 2 after 0/3 at 1
+    oc = exact_oc(d, P)
+    assert oc.selection_prob[1] == pytest.approx(b(0, P[0]) * b(0, P[1]), abs=1e-12)
+    # with ≤1/6 at level 2 the de-escalation variant selects it when the cap ends the trial
+    d6 = ThreePlusThree(5, variant="de-escalation", max_cohorts=3)
+    assert d6.decide(parse_outcomes("1NNN 2NTN 2NNN", 5)).mtd == 2

@@ -111,6 +111,24 @@ def test_aicc_prefers_bi_for_bi_data_and_mono_for_mono_data():
     assert fit_tac(T8, y_mono, candidates=("mono", "bi")).model == "mono"
 
 
+def test_tri_exponential_noise_free_and_chosen_by_aicc():
+    # three well-separated phases (T½ 1, 10, 100 h) sampled from 0.5 h to 10 d: the
+    # tri-exponential is exact, so its TIA Σ aᵢ/λᵢ is recovered to the LM tolerance (1e-7),
+    # its effective half-lives to 1e-6, and AICc (N = 10 ≥ P + 2) picks it over simpler models
+    t = np.array([0.5, 1.0, 2.0, 4.0, 8.0, 24.0, 48.0, 96.0, 168.0, 240.0])
+    lam_p = LN2 / get_nuclide("Lu-177").half_life("h")
+    amps = np.array([50.0, 200.0, 300.0])
+    rates = LN2 / np.array([100.0, 10.0, 1.0]) + lam_p
+    y = (amps[:, None] * np.exp(-rates[:, None] * t)).sum(axis=0)
+    fit = fit_tac(t, y, model="tri")
+    assert fit.converged
+    assert fit.tia_mbq_h == pytest.approx(float(np.sum(amps / rates)), rel=1e-7)
+    np.testing.assert_allclose(fit.effective_half_lives_h, LN2 / rates, rtol=1e-6)
+    auto = fit_tac(t, y)
+    assert auto.model == "tri" and auto.selection_rule == "aicc"
+    assert auto.aicc == min(auto.aicc_by_model.values())
+
+
 def test_aicc_formula():
     # AICc = N ln(χ²/N) + 2K + 2K(K+1)/(N−K−1) (Burnham & Anderson 2002)
     assert float(aicc(2.0, 8, 2)) == pytest.approx(8 * math.log(0.25) + 4 + 12 / 5)

@@ -96,6 +96,35 @@ def test_restrictions_ordering_and_levart_comparison():
             assert r.dose_without_restriction_msv > r.constraint_msv
 
 
+@pytest.mark.parametrize("t_eff_h", [40.0, 60.0, 120.0])
+def test_restriction_ends_where_the_point_source_model_says(t_eff_h):
+    # Point-source model (NCRP 37 / NRC RG 8.39, REFERENCE.md) with one retention component:
+    # dose from t on = Ḣ0 · E · 1.443 T e^{−ln2·t/T}, E the scenario's occupancy at 1 m,
+    # E = Σ (h/24)(d/7)/r². The restriction ends at t_r where that dose equals the constraint:
+    # t_r = (T/ln2) ln(Ḣ0 E T / (ln2 · L)), restriction days = ⌈(t_r − t_discharge)/24⌉.
+    ret = BodyRetention((1.0,), (t_eff_h,))
+    h0 = 27.38  # µSv/h at 1 m for 7.4 GBq (Bellamy 2022 coefficient, checked above)
+    occupancy = {
+        "partner": 8 / 24 / 0.3**2 + 4 / 24 / 1.0**2,
+        "child_under_2": 4 / 24 / 0.3**2 + 6 / 24 / 1.0**2,
+        "work": 8 / 24 * 5 / 7 / 2.0**2,
+    }
+    constraint = {"partner": 1.0, "child_under_2": 1.0, "work": 0.3 / 4}  # mSv per cycle
+    res = {r.scenario: r for r in restriction_days(7.4, discharge_h=24.0, retention=ret)}
+    for name, e in occupancy.items():
+        r = res[name]
+        assert r.constraint_msv == pytest.approx(constraint[name], rel=1e-12)
+        d0 = h0 * e * t_eff_h / LN2 * 1e-3 * math.exp(-LN2 * 24.0 / t_eff_h)
+        assert r.dose_without_restriction_msv == pytest.approx(d0, rel=1e-9)
+        t_r = t_eff_h / LN2 * math.log(h0 * e * t_eff_h / (LN2 * constraint[name] * 1e3))
+        if t_r <= 24.0:
+            assert r.restriction_days == 0
+            continue
+        assert r.restriction_h == pytest.approx(t_r, rel=1e-6)
+        assert r.restriction_days == math.ceil((t_r - 24.0) / 24.0)
+        assert r.restriction_days > 0
+
+
 def test_bad_input():
     with pytest.raises(ValidationError):
         discharge(-1.0)

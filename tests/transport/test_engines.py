@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.signal import convolve
 
-from radiotrial.errors import ValidationError
+from radiotrial.errors import NuclideError, ValidationError
 from radiotrial.imaging import Volume
 from radiotrial.nuclides import get_nuclide
 from radiotrial.transport import compute_dose, ct_to_materials, voxel_s_kernel
@@ -59,8 +60,10 @@ def test_mc_agrees_with_kernel_convolution_in_homogeneous_water() -> None:
         "reference_material": "water",
     }
     k = compute_dose(tia, method="kernel", **common)
-    m = compute_dose(tia, method="mc", n_histories=100_000, n_batches=8, seed=5, **common)
-    # issue requirement: within 2 % (the MC standard error here is ~0.1 %)
+    m = compute_dose(tia, method="mc", n_histories=400_000, n_batches=8, seed=5, **common)
+    # issue requirement: within 2 % (the MC standard error here is 0.2–0.3 %, measured; MC
+    # is 0.5 % above the kernel: residual ranges below 0.4 mm stay in their voxel)
+    assert m.region_uncertainty_gy[1] < 0.005 * m.region_mean_gy[1]
     assert m.region_mean_gy[1] == pytest.approx(k.region_mean_gy[1], rel=0.02)
     # the photon parts alone, kernel vs MC, agree to the finite-phantom backscatter loss (< 10 %)
     sel = labels == 1
@@ -68,6 +71,33 @@ def test_mc_agrees_with_kernel_convolution_in_homogeneous_water() -> None:
     mp = float(m.photon_dose_gy[sel].mean())
     assert mp == pytest.approx(kp, rel=0.10)
     assert m.region_uncertainty_gy[1] > 0
+
+
+def test_photon_mc_agrees_with_kernel_far_from_the_source_in_water() -> None:
+    # photon-dominated comparison: Lu-177 cross-dose 4–8 cm from a 2 cm source block in the
+    # middle of a 60 cm water cube (so that backscatter from beyond the phantom, which the
+    # infinite-medium kernel includes, is negligible); electrons cannot reach the shell
+    n, h = 60, 10.0
+    c = n // 2
+    tia = np.zeros((n, n, n))
+    tia[c - 1 : c + 1, c - 1 : c + 1, c - 1 : c + 1] = 1.0
+    zz, yy, xx = np.indices(tia.shape)
+    r_mm = np.sqrt((zz + 0.5 - c) ** 2 + (yy + 0.5 - c) ** 2 + (xx + 0.5 - c) ** 2) * h
+    shell = ((r_mm > 40.0) & (r_mm < 80.0)).astype(int)
+    kw = {
+        "nuclide": "Lu-177",
+        "spacing_mm": (h, h, h),
+        "reference_material": "water",
+        "labels": shell,
+    }
+    k = compute_dose(tia, method="kernel", **kw)
+    m = compute_dose(tia, method="mc", n_histories=1_000_000, n_batches=8, seed=5, **kw)
+    sel = shell == 1
+    # photons only (the electron part is single-precision FFT round-off)
+    assert float(k.electron_dose_gy[sel].sum()) < 1e-4 * float(k.dose_gy[sel].sum())
+    # statistics far below the 2 % requirement (measured σ 0.2–0.3 %, MC/kernel 0.990–0.995)
+    assert m.region_uncertainty_gy[1] < 0.005 * m.region_mean_gy[1]
+    assert m.region_mean_gy[1] == pytest.approx(k.region_mean_gy[1], rel=0.02)
 
 
 def test_mc_is_reproducible_and_uncertainty_is_consistent() -> None:
@@ -95,11 +125,45 @@ def test_mc_is_reproducible_and_uncertainty_is_consistent() -> None:
     assert abs(pa - pc) / n < 5 * np.hypot(ua, uc)
 
 
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two numba threads")
+@pytest.mark.parametrize("estimator", ["track-length", "analog"])
+def test_mc_is_bit_identical_on_one_and_two_threads(estimator: str) -> None:
+    # each batch owns a random stream seeded by (seed, batch) and batch results are summed in
+    # batch order, so the thread count cannot change a single bit
+    tia = _cube(12, 4)
+    ct = np.zeros(tia.shape)
+    ct[:, :, 8:] = -700.0  # lung slab: electrons and photons cross a density change
+    kw = {
+        "nuclide": "Lu-177",
+        "spacing_mm": (5.0, 5.0, 5.0),
+        "ct_hu": ct,
+        "method": "mc",
+        "n_histories": 20_000,
+        "n_batches": 6,
+        "seed": 3,
+        "photon_estimator": estimator,
+    }
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = compute_dose(tia, **kw)
+        numba.set_num_threads(2)
+        two = compute_dose(tia, **kw)
+    finally:
+        numba.set_num_threads(before)
+    assert one.details["threads"] == 1 and two.details["threads"] == 2
+    np.testing.assert_array_equal(one.electron_dose_gy, two.electron_dose_gy)
+    np.testing.assert_array_equal(one.photon_dose_gy, two.photon_dose_gy)
+    np.testing.assert_array_equal(one.uncertainty_gy, two.uncertainty_gy)
+
+
 def test_ct_calibration_classes_and_densities() -> None:
     ct = np.array([-1000.0, -700.0, -100.0, 0.0, 50.0, 1600.0]).reshape(1, 2, 3)
     idx, dens, mats = ct_to_materials(ct)
     names = [mats[i].name for i in idx.ravel()]
-    assert names == ["air", "lung", "adipose", "soft-tissue", "soft-tissue", "bone"]
+    # the issue's classes at least: water, lung, soft tissue, bone (plus air and adipose)
+    assert names == ["air", "lung", "adipose", "water", "soft-tissue", "bone"]
+    # 0 HU is water by the definition of the HU scale
     np.testing.assert_allclose(dens.ravel()[[0, 3, 5]], [0.00121, 1.0, 1.92], rtol=1e-5)
 
 
@@ -150,6 +214,20 @@ def test_volume_inputs_and_geometry_checks() -> None:
         ({"tia": np.ones((4, 4, 4)), "labels": np.zeros((3, 4, 4))}, "labels"),
         ({"tia": np.ones((4, 4, 4)), "method": "magic"}, "method"),
         ({"tia": np.ones((4, 4, 4)), "spacing_mm": None}, "spacing_mm"),
+        # the supported voxel range, 1–10 mm, holds for every side of anisotropic voxels
+        ({"tia": np.ones((4, 4, 4)), "spacing_mm": 0.5}, "spacing_mm"),
+        ({"tia": np.ones((4, 4, 4)), "spacing_mm": (20.0, 20.0, 20.0)}, "spacing_mm"),
+        ({"tia": np.ones((4, 4, 4)), "spacing_mm": (4.0, 4.0, 0.3)}, "spacing_mm"),
+        ({"tia": np.ones((4, 4, 4)), "spacing_mm": (4.0, 4.0)}, "spacing_mm"),
+        ({"tia": np.ones((4, 4, 4)), "method": "kernel", "spacing_mm": 0.5}, "spacing_mm"),
+        ({"tia": np.ones((4, 4, 4)), "method": "mc", "spacing_mm": 12.0}, "spacing_mm"),
+        (
+            {
+                "tia": Volume(np.ones((4, 4, 4)), spacing_mm=(0.8, 0.8, 0.8), units="Bq*s"),
+                "spacing_mm": None,
+            },
+            "tia.spacing_mm",
+        ),
     ],
 )
 def test_bad_inputs_name_the_argument(kwargs: dict[str, object], field: str) -> None:
@@ -159,6 +237,13 @@ def test_bad_inputs_name_the_argument(kwargs: dict[str, object], field: str) -> 
     with pytest.raises(ValidationError) as info:
         compute_dose(tia, **args)  # type: ignore[arg-type]
     assert info.value.field == field
+    assert field in str(info.value)
+
+
+@pytest.mark.parametrize("method", ["led", "kernel", "mc"])
+def test_nuclide_not_in_icrp107_is_refused_naming_it(method: str) -> None:
+    with pytest.raises(NuclideError, match="nuclide='Lu-999'.*ICRP-107"):
+        compute_dose(np.ones((4, 4, 4)), nuclide="Lu-999", spacing_mm=4.0, method=method)
 
 
 def test_electron_mc_in_voxels_agrees_with_kernel_convolution() -> None:

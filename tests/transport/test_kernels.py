@@ -63,7 +63,7 @@ def test_voxel_size_and_half_width_are_checked() -> None:
         voxel_s_kernel("Lu-177", (4.0, 4.0, 12.0))
     with pytest.raises(ValidationError, match="half_width"):
         voxel_s_kernel("Lu-177", 4.0, half_width=-1)
-    with pytest.raises(NuclideError):
+    with pytest.raises(NuclideError, match="nuclide='Lu-999'"):
         voxel_s_kernel("Lu-999", 4.0)
 
 
@@ -108,10 +108,18 @@ def test_electron_absorbed_fraction_grows_with_radius(r1: float, r2: float) -> N
 
 
 def test_sphere_input_ranges() -> None:
-    with pytest.raises(ValidationError, match="mass_g"):
+    with pytest.raises(ValidationError, match="mass_g.*0.01–5000 g"):
         sphere_s_value("Lu-177", 6000.0)
-    with pytest.raises(ValidationError, match="density_g_cm3"):
+    with pytest.raises(ValidationError, match="density_g_cm3.*0.3–2 g/cm3"):
         sphere_s_value("Lu-177", 10.0, density_g_cm3=0.1)
+    with pytest.raises(ValidationError, match="mass_g.*expected a number"):
+        sphere_s_value("Lu-177", "10")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="mass_g"):
+        sphere_s_value("Lu-177", True)
+    # NumPy scalars are numbers like any other (a float32 mass read from an image header)
+    a = sphere_s_value("Lu-177", np.float32(10.0), n_photon_histories=20_000)  # type: ignore[arg-type]
+    b = sphere_s_value("Lu-177", 10.0, n_photon_histories=20_000)
+    assert a.s_mgy_per_mbq_h == b.s_mgy_per_mbq_h
 
 
 def test_alpha_energy_is_absorbed_locally_in_spheres_and_voxels() -> None:

@@ -24,7 +24,7 @@ from rich.table import Table
 
 from radiotrial.cli._output import console, err_console, json_option, print_json
 from radiotrial.cli.nuclide import nuclide_summary
-from radiotrial.cli.protocol import protocol_summary
+from radiotrial.cli.protocol import protocol_summary, target_text
 from radiotrial.errors import ValidationError
 from radiotrial.protocol import Protocol, bundled_protocol, load_protocol
 
@@ -147,7 +147,7 @@ def _escalation(p: Protocol, summary: DemoTrialSummary) -> dict[str, Any]:
     }
 
 
-def _dosimetry(p: Protocol, out: Path, seed: int) -> dict[str, Any]:
+def _dosimetry(p: Protocol, out: Path, seed: int, voxel_mm: float) -> dict[str, Any]:
     from radiotrial.dosimetry import run_dosimetry, study_from_virtual_patient, write_report
     from radiotrial.phantom import make_patient
 
@@ -158,8 +158,14 @@ def _dosimetry(p: Protocol, out: Path, seed: int) -> dict[str, Any]:
         console=err_console,
         transient=True,
     ) as bar:
-        task = bar.add_task("making a virtual patient (4 SPECT/CT sessions)", total=None)
-        patient = make_patient(seed=seed, time_points_h=p.imaging_schedule.timepoints_h)
+        task = bar.add_task(
+            f"making a virtual patient ({len(p.imaging_schedule.timepoints_h)} SPECT/CT sessions, "
+            f"{voxel_mm:g} mm)",
+            total=None,
+        )
+        patient = make_patient(
+            seed=seed, time_points_h=p.imaging_schedule.timepoints_h, spacing_mm=voxel_mm
+        )
 
         def step(name: str) -> None:
             bar.update(task, description=f"dosimetry: {name} done")
@@ -264,6 +270,14 @@ def demo(
         "virtual-patient dosimetry panel; without it, the trial uses NeoRay's population "
         "Gy/GBq and the panel is skipped.",
     ),
+    voxel_mm: float = typer.Option(
+        4.8,
+        "--voxel-mm",
+        min=2.0,
+        max=20.0,
+        help="Voxel size of the virtual patient's SPECT/CT in the dosimetry panel (9.6 for a "
+        "quick run).",
+    ),
     as_json: bool = json_option,
 ) -> None:
     """Validate the protocol, play a synthetic trial, show the escalation decisions and
@@ -283,7 +297,7 @@ def demo(
         p, db=db, seed=seed, cohorts=cohorts, image_dosimetry=dosimetry, dlt_probability=curve
     )
     esc = _escalation(p, trial)
-    dos = _dosimetry(p, out, seed) if dosimetry else None
+    dos = _dosimetry(p, out, seed, voxel_mm) if dosimetry else None
     if as_json:
         print_json(
             {
@@ -311,7 +325,8 @@ def demo(
             f"photons {e['photons'] * 1e3:.1f} keV\n"
             f"Imaging photons: {gamma_text}\n"
             f"Dose levels: {', '.join(f'{a:g}' for a in summary['dose_levels_gbq'])} GBq; "
-            f"{summary['design'].upper()} with target DLT rate {summary['target_dlt_rate']:g}\n"
+            f"{summary['design'].upper()} with target DLT rate "
+            f"{target_text(summary['target_dlt_rate'])}\n"
             f"Protocol valid; {summary['assumptions']} values flagged as assumptions.",
             title="radiotrial demo",
         )
@@ -330,7 +345,9 @@ def demo(
     validation = dos.get("validation") or {}
     neoray = _population_gy_per_gbq()
     rows = {r["region"]: r for r in dos["regions"]}
-    marrow = next((m for m in dos["red_marrow"] if m["method"] == "image"), None)
+    marrow = next(
+        (m for m in dos["red_marrow"] if m["method"] == dos.get("red_marrow_for_planning")), None
+    )
     for name in (
         "kidneys",
         "pancreas",
@@ -354,7 +371,7 @@ def demo(
     if marrow is not None:
         ref = neoray["red_marrow"]
         table.add_row(
-            "red marrow (image)",
+            f"red marrow ({marrow['method']})",
             f"{marrow['dose_gy']:.3g} ± {marrow['dose_sd_gy']:.2g}",
             f"{marrow['dose_gy'] / dos['administered_activity_gbq']:.3g}",
             f"{ref[0]:g} ± {ref[1]:g}",

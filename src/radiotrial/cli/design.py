@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,27 @@ def _levels(levels: int | None, doses_gbq: str | None, truth: list[float] | None
     raise ValidationError("levels", None, "give --levels N or --doses-gbq a,b,c (or --protocol)")
 
 
+@dataclass(frozen=True)
+class TiteOptions:
+    """Options of the time-to-event designs (CLI ``--window``, ``--scheme``, ...)."""
+
+    window: float = 42.0
+    scheme: str = "linear"
+    max_pending: float | None = None  # None: the design's default
+    min_complete: int = 0
+
+
+@dataclass(frozen=True)
+class DosimetryOptions:
+    """Options of the dosimetry-guided design (CLI ``--dose-levels-gy``, ...)."""
+
+    dose_levels_gy: str | None = None
+    dose_event_gy: float | None = None
+    cumulative_limit_gy: float | None = None
+    cycles: int = 1
+    max_activity_gbq: float | None = None
+
+
 def _build(
     design: str,
     *,
@@ -71,18 +93,22 @@ def _build(
     cohorts: int,
     skeleton: str | None,
     start_level: int = 1,
-    window: float = 42.0,
-    dose_levels_gy: str | None = None,
+    tite: TiteOptions | None = None,
+    dosimetry: DosimetryOptions | None = None,
     extrasafe: bool = False,
     n_earlystop: int = 100,
 ) -> Any:
     from radiotrial.escalation import BoinDesign, CrmDesign, ThreePlusThree, getprior
     from radiotrial.escalation._dosimetry import DosimetryGuidedDesign
     from radiotrial.escalation._tite import TiteBoinDesign, TiteCrmDesign
+    from radiotrial.escalation._validation import check_target
 
     d = design.lower()
     if d not in DESIGNS:
         raise ValidationError("design", design, f"choose from {', '.join(DESIGNS)}")
+    check_target(target)  # every design is run for a target: a wrong one is refused, not ignored
+    tite = tite or TiteOptions()
+    dosimetry = dosimetry or DosimetryOptions()
     if d in ("crm", "crm-logistic", "tite-crm"):
         if skeleton:
             skel = _floats(skeleton, "skeleton")
@@ -115,18 +141,69 @@ def _build(
         )
     if d == "tite-boin":
         return TiteBoinDesign(
-            target, n_levels, cohort_size=cohort_size, max_cohorts=cohorts, window=window
+            target,
+            n_levels,
+            cohort_size=cohort_size,
+            max_cohorts=cohorts,
+            start_level=start_level,
+            window=tite.window,
+            **({} if tite.max_pending is None else {"max_pending": tite.max_pending}),
         )
     if d == "tite-crm":
+        if tite.scheme not in ("linear", "adaptive"):
+            raise ValidationError("scheme", tite.scheme, "use linear or adaptive")
         return TiteCrmDesign(
-            skel, target, cohort_size=cohort_size, max_cohorts=cohorts, window=window
+            skel,
+            target,
+            cohort_size=cohort_size,
+            max_cohorts=cohorts,
+            start_level=start_level,
+            window=tite.window,
+            scheme=tite.scheme,  # type: ignore[arg-type]
+            max_pending=tite.max_pending,
+            min_complete=tite.min_complete,
         )
-    if not dose_levels_gy:
-        raise ValidationError("dose_levels_gy", None, "the dosimetry design needs --dose-levels-gy")
-    gy = _floats(dose_levels_gy, "dose_levels_gy")
+    if not dosimetry.dose_levels_gy:
+        raise ValidationError(
+            "dose_levels_gy", None, "the dosimetry design needs --dose-levels-gy (Gy per level)"
+        )
+    gy = _floats(dosimetry.dose_levels_gy, "dose_levels_gy")
+    if len(gy) != n_levels:
+        raise ValidationError(
+            "dose_levels_gy", dosimetry.dose_levels_gy, f"needs {n_levels} values, one per level"
+        )
     return DosimetryGuidedDesign(
-        target, gy, cohort_size=cohort_size, max_cohorts=cohorts, start_level=start_level
+        target,
+        gy,
+        dose_event_gy=dosimetry.dose_event_gy,
+        cumulative_limit_gy=dosimetry.cumulative_limit_gy,
+        n_cycles=dosimetry.cycles,
+        max_activity_gbq=dosimetry.max_activity_gbq,
+        cohort_size=cohort_size,
+        max_cohorts=cohorts,
+        start_level=start_level,
     )
+
+
+WindowOpt = typer.Option(42.0, help="DLT window in days (TITE designs).")
+SchemeOpt = typer.Option("linear", help="TITE-CRM weights: linear or adaptive (dfcrm scheme).")
+MaxPendingOpt = typer.Option(
+    None,
+    help="TITE designs: suspend accrual while more than this fraction of the patients at the "
+    "current level are pending (TITE-BOIN default 0.5; TITE-CRM default: never, as dfcrm).",
+)
+MinCompleteOpt = typer.Option(
+    0, help="TITE-CRM: escalate only with this many complete patients at the current level."
+)
+DoseLevelsGyOpt = typer.Option(None, help="Dosimetry design: target organ dose per level, Gy.")
+DoseEventOpt = typer.Option(
+    None, help="Dosimetry design: a realised organ dose above this (Gy) counts as a DLT."
+)
+CumLimitOpt = typer.Option(
+    None, help="Dosimetry design: cumulative organ limit over the cycles, Gy."
+)
+CyclesOpt = typer.Option(1, help="Dosimetry design: planned cycles per patient.")
+MaxActivityOpt = typer.Option(None, help="Dosimetry design: activity ceiling, GBq.")
 
 
 def _read_patients(path: Path, levels: Any) -> Any:
@@ -219,10 +296,15 @@ def next_cohort(
     cohort_size: int = typer.Option(3, help="Patients per cohort."),
     cohorts: int = typer.Option(10, help="Number of cohorts (maximum sample size / cohort size)."),
     skeleton: str | None = typer.Option(None, help="CRM skeleton (default: getprior δ=0.05)."),
-    window: float = typer.Option(42.0, help="DLT window in days (TITE designs)."),
-    dose_levels_gy: str | None = typer.Option(
-        None, help="Target organ doses per level, Gy (dosimetry)."
-    ),
+    window: float = WindowOpt,
+    scheme: str = SchemeOpt,
+    max_pending: float | None = MaxPendingOpt,
+    min_complete: int = MinCompleteOpt,
+    dose_levels_gy: str | None = DoseLevelsGyOpt,
+    dose_event_gy: float | None = DoseEventOpt,
+    cumulative_limit_gy: float | None = CumLimitOpt,
+    cycles: int = CyclesOpt,
+    max_activity_gbq: float | None = MaxActivityOpt,
     plot: Path | None = typer.Option(None, help="Write the escalation path as PNG."),
     protocol: Path | None = typer.Option(
         None, help="Protocol YAML: dose levels (GBq), design, target, cohort size, sample size."
@@ -258,8 +340,10 @@ def next_cohort(
         cohort_size=cohort_size,
         cohorts=cohorts,
         skeleton=skeleton,
-        window=window,
-        dose_levels_gy=dose_levels_gy,
+        tite=TiteOptions(window, scheme, max_pending, min_complete),
+        dosimetry=DosimetryOptions(
+            dose_levels_gy, dose_event_gy, cumulative_limit_gy, cycles, max_activity_gbq
+        ),
         start_level=start_level,
     )
     dec = d.decide(state)
@@ -276,7 +360,8 @@ def next_cohort(
     nxt = (
         "stop"
         if dec.next_level is None
-        else f"level {dec.next_level}"
+        else ("accrual suspended, resume at " if dec.accrual_suspended else "")
+        + f"level {dec.next_level}"
         + (f" ({lv.labels[dec.next_level - 1]})" if lv.labels else "")
     )
     console.print(f"[bold]{d.name}[/]: {dec.action} → {nxt}")
@@ -334,9 +419,13 @@ def mtd(
 @design_app.command("oc")
 def oc(
     design: str = typer.Option(
-        "boin", help=f"Design(s), comma-separated for a comparison: {', '.join(DESIGNS[:-1])}."
+        "boin",
+        help=f"Design(s), comma-separated for a comparison: {', '.join(DESIGNS)} "
+        "(dosimetry needs --dose-levels-gy).",
     ),
-    target: float = typer.Option(0.3, help="Target DLT rate."),
+    target: float | None = typer.Option(
+        None, help="Target DLT rate (default: the scenario's own target, else 0.3)."
+    ),
     truth: str | None = typer.Option(
         None, help="True DLT rate per level, e.g. 0.05,0.15,0.30,0.45,0.60."
     ),
@@ -351,8 +440,14 @@ def oc(
     trials: int = typer.Option(10_000, help="Simulated trials."),
     seed: int = typer.Option(1, help="Random seed (common random numbers across designs)."),
     skeleton: str | None = typer.Option(None, help="CRM skeleton."),
-    window: float = typer.Option(42.0, help="DLT window, days (TITE designs)."),
+    window: float = WindowOpt,
     accrual: float = typer.Option(3.0, help="Patients per DLT window (TITE designs)."),
+    scheme: str = SchemeOpt,
+    max_pending: float | None = MaxPendingOpt,
+    min_complete: int = MinCompleteOpt,
+    dose_levels_gy: str | None = DoseLevelsGyOpt,
+    cumulative_limit_gy: float | None = CumLimitOpt,
+    cycles: int = CyclesOpt,
     plot: Path | None = typer.Option(None, help="Write OC bars as PNG."),
     protocol: Path | None = typer.Option(
         None, help="Protocol YAML: take target, cohort size and sample size from it."
@@ -374,10 +469,14 @@ def oc(
     if scenario:
         sc = get_scenario(scenario)
         p = check_truth(sc["truth"])
+        if target is None:
+            target = float(sc["target"])
     elif truth:
         p = check_truth(_floats(truth, "truth"))
     else:
         raise ValidationError("truth", None, "give --truth or --scenario")
+    if target is None:
+        target = 0.3
     results = []
     names = [s.strip() for s in design.split(",") if s.strip()]
     built = [
@@ -388,7 +487,10 @@ def oc(
             cohort_size=cohort_size,
             cohorts=cohorts,
             skeleton=skeleton,
-            window=window,
+            tite=TiteOptions(window, scheme, max_pending, min_complete),
+            # OCs run on per-level DLT rates (--truth), so the design's cumulative limit acts
+            # and dose events (realised doses) do not: `design dosimetry` simulates those
+            dosimetry=DosimetryOptions(dose_levels_gy, None, cumulative_limit_gy, cycles, None),
             start_level=start_level,
         )
         for nm in names
@@ -417,7 +519,7 @@ def oc(
         from radiotrial.escalation._plots import plot_oc_bars
 
         plot_oc_bars(results, plot)
-    dicts = [r.to_dict() for r in results]
+    dicts = [{"target": target, "scenario": scenario} | r.to_dict() for r in results]
     if as_json:
         print_json(dicts[0] if len(dicts) == 1 else {"designs": dicts})
         return
@@ -534,11 +636,28 @@ def dosimetry_cmd(
         "kidneys", help="Organ whose coefficients are used (from the data file)."
     ),
     max_activity_gbq: float = typer.Option(25.0, help="Protocol activity ceiling, GBq."),
+    dose_event_gy: float | None = typer.Option(
+        None, help="A realised organ dose above this (Gy) counts as a DLT in the design."
+    ),
+    cumulative_limit_gy: float | None = typer.Option(
+        None, help="Cumulative organ limit over the cycles, Gy (default: the organ's limit)."
+    ),
+    cycles: int = typer.Option(1, help="Planned cycles per patient (for the cumulative limit)."),
+    prediction_cv: float = typer.Option(
+        0.0, help="Relative error (CV) of the coefficient the activity is planned from."
+    ),
+    cohort_size: int = typer.Option(3, help="Patients per cohort."),
+    cohorts: int = typer.Option(10, help="Number of cohorts."),
     trials: int = typer.Option(4000, help="Simulated trials."),
     seed: int = typer.Option(1, help="Random seed."),
     as_json: bool = json_option,
 ) -> None:
-    """Compare BOIN on activity levels with BOIN on organ-dose levels (common random numbers)."""
+    """Compare BOIN on activity levels with the dosimetry-guided design (common random numbers).
+
+    The dosimetry design runs with its own rules: the cumulative organ limit over the planned
+    cycles bars the levels above it, and with --dose-event-gy a realised organ dose above the
+    threshold counts as a DLT-equivalent event.
+    """
     from radiotrial.escalation._data import dosimetry_defaults, value
     from radiotrial.escalation._dosimetry import (
         DoseResponse,
@@ -549,6 +668,16 @@ def dosimetry_cmd(
     if organ not in defaults:
         raise ValidationError("organ", organ, f"choose from {', '.join(defaults)}")
     co = defaults[organ]["coefficient_gy_per_gbq"]
+    if cumulative_limit_gy is None:
+        cumulative_limit_gy = float(value(defaults[organ]["limit_cumulative_gy"]))
+    settings = {
+        "organ": organ,
+        "cumulative_limit_gy": cumulative_limit_gy,
+        "cycles": cycles,
+        "dose_event_gy": dose_event_gy,
+        "max_activity_gbq": max_activity_gbq,
+        "prediction_cv": prediction_cv,
+    }
     res = compare_activity_and_dosimetry_designs(
         target=target,
         activity_levels_gbq=_floats(activity_levels_gbq, "activity_levels_gbq"),
@@ -557,12 +686,22 @@ def dosimetry_cmd(
         coefficient_sd=float(value(co["sd"])),
         dose_response=DoseResponse.default(),
         max_activity_gbq=max_activity_gbq,
+        dose_event_gy=dose_event_gy,
+        cumulative_limit_gy=cumulative_limit_gy,
+        n_cycles=cycles,
+        prediction_cv=prediction_cv,
+        cohort_size=cohort_size,
+        max_cohorts=cohorts,
         n_trials=trials,
         seed=seed,
     )
     if as_json:
-        print_json(res)
+        print_json({"settings": settings} | res)
         return
+    console.print(
+        f"{organ}: cumulative limit {cumulative_limit_gy:g} Gy over {cycles} cycle(s); "
+        + (f"dose event above {dose_event_gy:g} Gy" if dose_event_gy else "no dose-event rule")
+    )
     for key, r in res.items():
         console.print(
             f"[bold]{key}[/]: selected % {[round(v, 1) for v in r['selection_pct']]}, "

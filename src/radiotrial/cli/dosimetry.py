@@ -36,6 +36,12 @@ def dose_run(
         False, "--virtual", help="Generate a virtual patient in memory instead."
     ),
     seed: int = typer.Option(1, help="Seed of the virtual patient (with --virtual)."),
+    s_values: Path | None = typer.Option(
+        None,
+        "--s-values",
+        help="Your own S-value table (CSV: target, source, s_value, unit[, target_mass_g]) for "
+        "the organ-level MIRD doses (default: radiotrial's mass-scaled reference phantom).",
+    ),
     pvc: bool = typer.Option(True, "--pvc/--no-pvc", help="Partial-volume correction (GTM)."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots."),
     overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
@@ -43,6 +49,7 @@ def dose_run(
 ) -> None:
     """Run one cycle's dosimetry: calibration, registration, TIA, dose, BED, uncertainty, plan."""
     from radiotrial.dosimetry import (
+        load_s_table_csv,
         load_study,
         run_dosimetry,
         study_from_virtual_patient,
@@ -79,7 +86,10 @@ def dose_run(
         def step(name: str) -> None:
             bar.update(task, advance=1, description=f"{name} done")
 
-        result = run_dosimetry(study, engine=chosen, pvc=pvc, protocol=proto, progress=step)
+        table_s = None if s_values is None else load_s_table_csv(s_values, nuclide=study.nuclide)
+        result = run_dosimetry(
+            study, engine=chosen, pvc=pvc, protocol=proto, s_table=table_s, progress=step
+        )
         bar.update(task, description="writing outputs")
         write_report(result, out, overwrite=overwrite, plots=plots)
         bar.update(task, advance=1)
@@ -102,11 +112,21 @@ def dose_run(
             f"{r.tia_bq_s / 3.6e9:.4g} ± {r.tia_sd_bq_s / 3.6e9:.2g}",
             f"{r.dose_gy:.3g} ± {r.dose_sd_gy:.2g}",
             f"{r.dose_per_gbq_gy:.3g}",
-            "" if r.bed_gy is None else f"{r.bed_gy:.3g}",
+            "" if r.bed_gy is None else f"{r.bed_gy:.3g} ± {r.bed_sd_gy or 0.0:.2g}",
         )
     console.print(table)
     for m in result.marrow:
-        console.print(f"red marrow ({m.method}-based): {m.dose_gy:.3g} ± {m.dose_sd_gy:.2g} Gy")
+        console.print(
+            f"red marrow ({m.method}, {m.source}): {m.dose_gy:.3g} ± {m.dose_sd_gy:.2g} Gy"
+        )
+    for r in result.regions:
+        if r.eud_gy is not None:
+            console.print(
+                f"{r.name}: EUD {r.eud_gy:.3g} Gy, EUBED {r.eubed_gy:.3g} Gy "
+                f"(mean dose {r.dose_gy:.3g} Gy)"
+            )
+    for w in result.warnings:
+        err_console.print(f"warning: {w}")
     if result.plan is not None and result.plan.max_activity_gbq is not None:
         console.print(
             f"next cycle: at most {result.plan.max_activity_gbq:.3g} GBq, limited by "
@@ -117,7 +137,7 @@ def dose_run(
 
 def load_history(folder: Path) -> list[Any]:
     """Organ results of every cycle found under ``folder`` (``results.json`` files)."""
-    from radiotrial.dosimetry import CycleDose
+    from radiotrial.dosimetry import CycleDose, planning_marrow_row
 
     files = sorted({*folder.glob("results.json"), *folder.glob("*/results.json")})
     if not files:
@@ -141,11 +161,9 @@ def load_history(folder: Path) -> list[Any]:
                             r.get("alpha_beta_gy"),
                         )
                     )
-            marrow = [m for m in doc.get("red_marrow", []) if m["method"] == "image"] or doc.get(
-                "red_marrow", []
-            )
-            if marrow:
-                history.append(CycleDose("red_marrow", cycle, gbq, float(marrow[0]["dose_gy"])))
+            marrow = planning_marrow_row(doc)
+            if marrow is not None:
+                history.append(CycleDose("red_marrow", cycle, gbq, float(marrow["dose_gy"])))
         except (KeyError, TypeError, ValueError) as exc:
             raise InputFileError(str(f), f"not a dosimetry result ({exc})") from None
     cycles = [h.cycle for h in history]

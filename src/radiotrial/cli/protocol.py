@@ -11,7 +11,7 @@ from rich.table import Table
 from radiotrial.cli._output import console, json_option, print_json
 from radiotrial.protocol import Protocol, load_protocol
 
-__all__ = ["protocol_app", "protocol_summary"]
+__all__ = ["protocol_app", "protocol_summary", "target_text"]
 
 protocol_app = typer.Typer(
     help="Validate and show trial protocol files (YAML).", no_args_is_help=True
@@ -20,8 +20,13 @@ protocol_app = typer.Typer(
 FileArg = typer.Argument(..., help="Protocol YAML file.", exists=False, dir_okay=False)
 
 
+def target_text(fraction: float) -> str:
+    """A target DLT rate for reading, with its unit: 0.3 → "0.3 (30 %)"."""
+    return f"{fraction:g} ({100 * fraction:g} %)"
+
+
 def protocol_summary(p: Protocol) -> dict[str, Any]:
-    """The protocol's key facts as plain data."""
+    """The protocol's key facts as plain data (``target_dlt_rate`` as a fraction)."""
     rp = p.radiopharmaceutical
     return {
         "id": p.id,
@@ -41,7 +46,7 @@ def protocol_summary(p: Protocol) -> dict[str, Any]:
         "cycle_interval_d": p.treatment.cycle_interval.to("d"),
         "dlt_window_d": p.dlt.window.to("d"),
         "design": p.escalation.design,
-        "target_dlt_rate": p.escalation.target_dlt_rate.value,
+        "target_dlt_rate": p.escalation.target_fraction,
         "cohort_size": p.escalation.cohort_size,
         "organ_limits": [
             {
@@ -100,7 +105,7 @@ def show(file: Path = FileArg, as_json: bool = json_option) -> None:
     console.print(
         f"Up to {s['max_cycles']} cycles every {s['cycle_interval_d']:g} d; "
         f"DLT window {s['dlt_window_d']:g} d; design {s['design']} "
-        f"(target DLT rate {s['target_dlt_rate']:g}, cohorts of {s['cohort_size']})"
+        f"(target DLT rate {target_text(s['target_dlt_rate'])}, cohorts of {s['cohort_size']})"
     )
     limits = Table(title="Organ limits")
     for col in ("organ", "quantity", "limit (Gy)", "condition", "source"):

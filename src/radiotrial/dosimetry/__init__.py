@@ -7,9 +7,20 @@ BED and EQD2, red-marrow dose by the blood- and image-based methods, dose-volume
 next-cycle planning against the protocol's organ limits, and report writing.
 """
 
-from radiotrial.dosimetry._absorbed import RegionDose, dvh, region_doses
-from radiotrial.dosimetry._marrow import MarrowDose, red_marrow_blood_based, red_marrow_image_based
-from radiotrial.dosimetry._mird import load_s_table_csv, mird_label_doses, sphere_dose_gy
+from radiotrial.dosimetry._absorbed import RegionDose, bed_map, dvh, region_doses
+from radiotrial.dosimetry._marrow import (
+    MarrowDose,
+    planning_marrow,
+    planning_marrow_row,
+    red_marrow_blood_based,
+    red_marrow_image_based,
+)
+from radiotrial.dosimetry._mird import (
+    load_s_table_csv,
+    mird_label_dose_sds,
+    mird_label_doses,
+    sphere_dose_gy,
+)
 from radiotrial.dosimetry._planning import (
     CycleDose,
     OrganPlan,
@@ -43,14 +54,18 @@ __all__ = [
     "Session",
     "Study",
     "VoxelTia",
+    "bed_map",
     "calibrate",
     "dvh",
     "fit_regions",
     "gtm_matrix",
     "load_s_table_csv",
     "load_study",
+    "mird_label_dose_sds",
     "mird_label_doses",
     "plan_next_cycle",
+    "planning_marrow",
+    "planning_marrow_row",
     "quantify",
     "red_marrow_blood_based",
     "red_marrow_image_based",

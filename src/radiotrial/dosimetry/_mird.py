@@ -19,7 +19,13 @@ import numpy as np
 from radiotrial.errors import InputFileError
 from radiotrial.transport import PhantomSMatrix, load_phantom_s_matrix, sphere_s_value
 
-__all__ = ["load_s_table_csv", "mird_label_doses", "phantom_s_matrix", "sphere_dose_gy"]
+__all__ = [
+    "load_s_table_csv",
+    "mird_label_dose_sds",
+    "mird_label_doses",
+    "phantom_s_matrix",
+    "sphere_dose_gy",
+]
 
 _UNIT_TO_MGY_PER_MBQ_H = {"mGy/(MBq*h)": 1.0, "mGy/(MBq*s)": 3600.0, "Gy/(Bq*s)": 3.6e12}
 
@@ -83,6 +89,15 @@ def load_s_table_csv(path: str | Path, *, nuclide: str) -> PhantomSMatrix:
     )
 
 
+def _scaled(masses_g: dict[str, float], s: PhantomSMatrix) -> PhantomSMatrix:
+    scalable = {
+        n: m
+        for n, m in masses_g.items()
+        if n in s.regions and np.isfinite(s.masses_g[s.regions.index(n)])
+    }
+    return s.scaled(scalable) if scalable else s
+
+
 def mird_label_doses(
     tia_bq_s: dict[str, float], masses_g: dict[str, float], s: PhantomSMatrix
 ) -> dict[str, float]:
@@ -91,15 +106,24 @@ def mird_label_doses(
     Regions of the TIA missing from the matrix are ignored (reported by the caller); masses of
     matrix regions known in ``masses_g`` scale the self-dose terms.
     """
-    scalable = {
-        n: m
-        for n, m in masses_g.items()
-        if n in s.regions and np.isfinite(s.masses_g[s.regions.index(n)])
-    }
-    scaled = s.scaled(scalable) if scalable else s
+    scaled = _scaled(masses_g, s)
     a = np.array([tia_bq_s.get(n, 0.0) / 3.6e9 for n in scaled.regions])  # MBq·h
     dose_mgy = scaled.total @ a
     return {n: float(d) * 1e-3 for n, d in zip(scaled.regions, dose_mgy, strict=True)}
+
+
+def mird_label_dose_sds(
+    tia_sd_bq_s: dict[str, float], masses_g: dict[str, float], s: PhantomSMatrix
+) -> dict[str, float]:
+    """SD (Gy) of :func:`mird_label_doses` from the source TIA SDs (Bq·s).
+
+    u(D_t)² = Σ_s (S(t←s) u(Ã_s))²: first-order propagation with independent source TIAs
+    (the S-values themselves are taken as exact).
+    """
+    scaled = _scaled(masses_g, s)
+    u = np.array([tia_sd_bq_s.get(n, 0.0) / 3.6e9 for n in scaled.regions])
+    sd_mgy = np.sqrt((scaled.total**2) @ (u**2))
+    return {n: float(v) * 1e-3 for n, v in zip(scaled.regions, sd_mgy, strict=True)}
 
 
 def sphere_dose_gy(nuclide: str, tia_bq_s: float, mass_g: float, density_g_cm3: float) -> float:

@@ -11,6 +11,20 @@ Partial-volume correction by the geometric transfer matrix (GTM; Rousset et al.,
 piecewise-uniform concentration c_j in each label j, the activity observed in label i is
 O_i = Σ_j W_ij c_j with W_ij = Σ_{v∈i} (G * 1_j)(v). Solving W c = O gives the true concentration
 of every label, hence its true activity N_j c_j, free of spill-out and spill-in between labels.
+
+Count statistics. Where the images are in counts, each label's observed activity O_i carries
+the Poisson variance of its counts, var(O_i) = O_i/k (k counts per Bq, attenuation-corrected
+counts taken as Poisson: an under-estimate by the inverse transmission). The correction is
+linear, c = W⁻¹O, so a region's corrected activity Σ_j N_j c_j has the variance
+Σ_i (Σ_j N_j (W⁻¹)_ji)² var(O_i): small regions beside hot neighbours inherit the neighbours'
+noise. These variances weight the region fits.
+
+Recovery uncertainty. The correction rests on the assumed FWHM. The GTM is solved a second
+time with the FWHM scaled by (1 + u_FWHM) (``data/dosimetry.yaml``); the relative change of a
+region's corrected activity is the sensitivity-weighted recovery uncertainty of that region
+(Gear et al., EJNMMI 2018;45:2456: a recovery coefficient shared by every session scales the
+whole curve, fully correlated between sessions, so it adds to the TIA's relative SD in
+quadrature and is not put into the fit weights).
 """
 
 from __future__ import annotations
@@ -22,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
+from radiotrial.dosimetry._data import value
 from radiotrial.dosimetry._study import Session, Study
 from radiotrial.errors import ValidationError
 from radiotrial.imaging import Volume
@@ -68,6 +83,13 @@ def register_sessions(study: Study, activities: list[Volume]) -> tuple[list[Volu
     for session, act in zip(study.sessions[1:], activities[1:], strict=True):
         ct = session.ct
         if ct.same_grid(ref_ct) and np.array_equal(np.asarray(ct.array), np.asarray(ref_ct.array)):
+            if not act.same_grid(activities[0]):
+                # same frame (identical CT), another SPECT grid: resample, conserving activity
+                act = resample(act, activities[0], method="conserve")
+                notes.append(
+                    f"session {session.time_h:g} h: SPECT on another grid than "
+                    f"{study.sessions[0].time_h:g} h, resampled (same CT frame)"
+                )
             out.append(act)
             continue
         ref_grid = ref_ct if ref_ct.same_grid(act) else resample(ref_ct, act, method="linear")
@@ -106,8 +128,8 @@ def gtm_matrix(
     w = np.zeros((present.size, present.size))
     margin = [math.ceil(4.0 * s) + 1 for s in sigma_vox]
     objects = ndimage.find_objects(lab)
-    for j, value in enumerate(present):
-        box = objects[value - 1]
+    for j, label in enumerate(present):
+        box = objects[label - 1]
         assert box is not None
         sl = tuple(
             slice(max(b.start - m, 0), min(b.stop + m, n))
@@ -115,7 +137,7 @@ def gtm_matrix(
         )
         crop = lab[sl]
         blurred = ndimage.gaussian_filter(
-            (crop == value).astype(np.float64), sigma_vox, mode="constant"
+            (crop == label).astype(np.float64), sigma_vox, mode="constant"
         )
         inside = crop > 0
         w[:, j] = np.bincount(index[crop[inside]], weights=blurred[inside], minlength=present.size)
@@ -134,6 +156,12 @@ class Quantified:
     observed_bq, corrected_bq : (T, L) ndarray
         Activity in each label before and after GTM partial-volume correction.
     notes : list of str
+    corrected_fwhm_bq : (T, L) ndarray, optional
+        The correction with the FWHM scaled by 1 + u_FWHM (for the recovery uncertainty).
+    counts_per_bq : float, optional
+        Counts per Bq of the images (count statistics), where they are in counts.
+    gtm_inverse : (L, L) ndarray, optional
+        W⁻¹ with the label voxel counts folded in (corrected activity = ``gtm_inverse @ O``).
     """
 
     activity: list[Volume]
@@ -141,6 +169,31 @@ class Quantified:
     observed_bq: F64
     corrected_bq: F64
     notes: list[str]
+    corrected_fwhm_bq: F64 | None = None
+    counts_per_bq: float | None = None
+    gtm_inverse: F64 | None = None
+
+    def count_variance_bq2(self, labels: tuple[int, ...]) -> F64 | None:
+        """(T,) Poisson variance (Bq²) of the corrected activity of ``labels`` per session."""
+        if self.counts_per_bq is None:
+            return None
+        var_obs = np.clip(self.observed_bq, 0.0, None) / self.counts_per_bq  # (T, L)
+        cols = np.isin(self.label_values, labels)
+        if self.gtm_inverse is None:
+            out: F64 = var_obs[:, cols].sum(axis=1)
+            return out
+        m = self.gtm_inverse[cols].sum(axis=0)  # (L,): d(region activity)/d O_i
+        out = var_obs @ (m**2)
+        return out
+
+    def recovery_rsd(self, labels: tuple[int, ...]) -> float:
+        """Relative SD of the corrected activity of ``labels`` from the FWHM uncertainty."""
+        if self.corrected_fwhm_bq is None:
+            return 0.0
+        cols = np.isin(self.label_values, labels)
+        base = float(self.corrected_bq[:, cols].sum())
+        shifted = float(self.corrected_fwhm_bq[:, cols].sum())
+        return abs(shifted - base) / base if base > 0 else 0.0
 
 
 def quantify(study: Study, *, pvc: bool = True) -> Quantified:
@@ -158,19 +211,40 @@ def quantify(study: Study, *, pvc: bool = True) -> Quantified:
             for a in activities
         ]
     ).astype(np.float64)
+    shifted = inverse = None
     if pvc and study.fwhm_mm > 0:
-        sigma_vox = tuple(study.fwhm_mm * FWHM_TO_SIGMA / s for s in study.labels.spacing_mm)
-        w, values = gtm_matrix(lab, sigma_vox)  # type: ignore[arg-type]
-        counts = np.bincount(lab.ravel(), minlength=lab.max() + 1)[values].astype(np.float64)
-        conc = np.linalg.solve(w, observed.T).T
-        corrected = np.clip(conc, 0.0, None) * counts
+        counts = np.bincount(lab.ravel(), minlength=lab.max() + 1)[present].astype(np.float64)
+
+        def gtm(fwhm_mm: float) -> F64:
+            sigma_vox = tuple(fwhm_mm * FWHM_TO_SIGMA / s for s in study.labels.spacing_mm)
+            w, _ = gtm_matrix(lab, sigma_vox)  # type: ignore[arg-type]
+            out: F64 = np.linalg.inv(w) * counts[:, None]
+            return out
+
+        inverse = gtm(study.fwhm_mm)
+        corrected = np.clip(observed @ inverse.T, 0.0, None)
+        u_fwhm = value("uncertainty", "fwhm_rsd")
+        shifted = np.clip(observed @ gtm(study.fwhm_mm * (1.0 + u_fwhm)).T, 0.0, None)
         ratio = corrected.sum(axis=1) / np.maximum(observed.sum(axis=1), 1e-300)
         notes.append(
-            f"GTM partial-volume correction over {values.size} labels "
-            f"(FWHM {study.fwhm_mm:.3g} mm); "
+            f"GTM partial-volume correction over {present.size} labels "
+            f"(FWHM {study.fwhm_mm:.3g} mm ± {u_fwhm:.0%} for the recovery uncertainty); "
             f"total activity ×{ratio.min():.3f}–{ratio.max():.3f}"
         )
     else:
         corrected = observed.copy()
-        notes.append("no partial-volume correction")
-    return Quantified(activities, present.astype(np.int64), observed, corrected, notes)
+        notes.append("no partial-volume correction (no recovery uncertainty)")
+    k = None
+    if all(sess.spect.units == "counts" for sess in study.sessions):
+        lam = get_nuclide(study.nuclide).decay_constant_per_s
+        t_acq = study.acquisition_s
+        k = (
+            study.sensitivity_cps_per_mbq
+            * 1e-6
+            * t_acq
+            * (-math.expm1(-lam * t_acq))
+            / (lam * t_acq)
+        )
+    return Quantified(
+        activities, present.astype(np.int64), observed, corrected, notes, shifted, k, inverse
+    )

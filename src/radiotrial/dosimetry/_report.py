@@ -27,10 +27,17 @@ _COLUMNS = (
     "dose_sd_gy",
     "dose_per_gbq_gy",
     "dose_organ_level_gy",
+    "dose_organ_level_sd_gy",
     "bed_gy",
+    "bed_sd_gy",
     "eqd2_gy",
+    "eqd2_sd_gy",
+    "eud_gy",
+    "eubed_gy",
     "tac_model",
     "effective_half_life_h",
+    "tia_before_first_scan_fraction",
+    "warnings",
 )
 
 
@@ -116,7 +123,8 @@ def write_report(
     """Write every output of a dosimetry run into a new folder, atomically.
 
     Layout: ``regions.csv``, ``results.json``, ``dvh.csv``, ``dose.nii.gz``, ``tia.nii.gz``,
-    ``ct.nii.gz`` (the reference CT on the dose grid),
+    ``bed.nii.gz`` (voxel BED, regions with radiobiology parameters), ``ct.nii.gz`` (the
+    reference CT on the dose grid),
     ``rtdose.dcm`` (when the DICOM RT Dose writer is available) and ``plots/*.png``. The folder
     appears only when complete.
     """
@@ -125,7 +133,12 @@ def write_report(
     target = Path(out)
     with atomic_output_dir(target, overwrite=overwrite) as tmp:
         rows = [
-            r.as_dict() | {"dose_organ_level_gy": result.organ_level.get(r.name, {}).get("dose_gy")}
+            r.as_dict()
+            | {
+                "dose_organ_level_gy": result.organ_level.get(r.name, {}).get("dose_gy"),
+                "dose_organ_level_sd_gy": result.organ_level.get(r.name, {}).get("dose_sd_gy"),
+                "warnings": " | ".join(r.warnings),
+            }
             for r in result.regions
         ]
         with (tmp / "regions.csv").open("w", newline="", encoding="utf-8") as fh:
@@ -135,6 +148,7 @@ def write_report(
         doc = result.as_dict()
         write_nifti(result.dose_map, tmp / "dose.nii.gz")
         write_nifti(result.voxels.tia, tmp / "tia.nii.gz")
+        write_nifti(result.bed_map, tmp / "bed.nii.gz")
         write_nifti(_ct_on_dose_grid(result), tmp / "ct.nii.gz")
         doc["files"] = [
             "regions.csv",
@@ -142,6 +156,7 @@ def write_report(
             "dvh.csv",
             "dose.nii.gz",
             "tia.nii.gz",
+            "bed.nii.gz",
             "ct.nii.gz",
         ]
         write_rtdose(

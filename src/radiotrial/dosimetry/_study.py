@@ -68,6 +68,12 @@ class Study:
         Mass density (g/cm³) on the reference grid; derived from the CT when absent.
     truth : dict, optional
         Ground truth of a virtual patient (for validation).
+    delineation_spacing_mm : float, optional
+        Mean voxel size of the grid the regions were delineated on (the CT of a SEG/RTSTRUCT);
+        the label grid's when absent. Sets the boundary uncertainty of the volume term.
+    blood_samples : tuple of (time_h, Bq/mL)
+        Measured blood activity concentrations for the blood-based red-marrow method (EANM
+        2010); without them the image-derived blood pool is used.
     """
 
     patient_id: str
@@ -83,6 +89,8 @@ class Study:
     truth: dict[str, Any] | None = None
     truth_tia: Volume | None = field(default=None, repr=False)
     label_names: dict[int, str] = field(default_factory=dict)
+    delineation_spacing_mm: float | None = None
+    blood_samples: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         times = [s.time_h for s in self.sessions]
@@ -100,6 +108,18 @@ class Study:
                 "calibration",
                 (self.sensitivity_cps_per_mbq, self.acquisition_s, self.fwhm_mm),
                 "sensitivity and acquisition time must be > 0, FWHM ≥ 0",
+            )
+        samples = np.asarray(self.blood_samples, dtype=np.float64).reshape(-1, 2)
+        if samples.size and (
+            not np.all(np.isfinite(samples))
+            or np.any(samples[:, 0] <= 0)
+            or np.any(np.diff(samples[:, 0]) <= 0)
+            or np.any(samples[:, 1] <= 0)
+        ):
+            raise ValidationError(
+                "blood_samples",
+                self.blood_samples,
+                "(time_h, Bq/mL) pairs with times after injection, increasing, and values > 0",
             )
         present = set(np.unique(np.asarray(self.labels.array)).tolist())
         for region in self.regions:
@@ -119,6 +139,13 @@ class Study:
     @property
     def times_h(self) -> npt.NDArray[np.float64]:
         return np.array([s.time_h for s in self.sessions])
+
+    @property
+    def delineation_mm(self) -> float:
+        """Voxel size (mm) of the grid the regions were delineated on."""
+        if self.delineation_spacing_mm is not None:
+            return self.delineation_spacing_mm
+        return float(np.mean(self.labels.spacing_mm))
 
 
 def _regions_from_truth(truth: Mapping[str, Any]) -> tuple[Region, ...]:
@@ -143,12 +170,20 @@ def _regions_from_truth(truth: Mapping[str, Any]) -> tuple[Region, ...]:
     return tuple(regions)
 
 
-def study_from_virtual_patient(patient: VirtualPatient, *, use_counts: bool = True) -> Study:
+def study_from_virtual_patient(
+    patient: VirtualPatient,
+    *,
+    use_counts: bool = True,
+    blood_sample_times_h: Sequence[float] = (),
+) -> Study:
     """Build a :class:`Study` from a :class:`radiotrial.phantom.VirtualPatient` in memory.
 
     With ``use_counts`` the raw count images are used, so the camera calibration step is
-    exercised as in the clinic.
+    exercised as in the clinic. ``blood_sample_times_h`` adds blood samples (the patient's
+    true blood concentration at those times) for the blood-based red-marrow method.
     """
+    times = np.asarray(blood_sample_times_h, dtype=np.float64)
+    blood = patient.blood_bq_per_ml(times) if times.size else np.zeros(0)
     sessions = tuple(
         Session(tp.time_h, tp.counts if use_counts else tp.spect, tp.ct)
         for tp in patient.time_points
@@ -167,6 +202,7 @@ def study_from_virtual_patient(patient: VirtualPatient, *, use_counts: bool = Tr
         truth=truth,
         truth_tia=patient.tia_voxel,
         label_names={int(k): v["name"] for k, v in truth["labels"].items()},
+        blood_samples=tuple(zip(times.tolist(), blood.tolist(), strict=True)),
     )
 
 
@@ -222,7 +258,9 @@ def load_study(folder: str | Path) -> Study:
       series; the regions as ``SEG.dcm`` or ``RTSTRUCT.dcm`` in the first session's folder.
       Injection time and activity come from the NM Radiopharmaceutical Information; an optional
       ``study.json`` gives ``patient_id``, ``cycle``, ``fwhm_mm`` (for partial-volume
-      correction) and, for images in counts, ``sensitivity_cps_per_mbq`` and ``acquisition_s``.
+      correction), ``blood_samples`` (``[{"time_h": 0.5, "bq_per_ml": 4.1e4}, ...]``, for the
+      blood-based red marrow) and, for images in counts, ``sensitivity_cps_per_mbq`` and
+      ``acquisition_s``.
 
     Raises
     ------
@@ -279,6 +317,15 @@ def _load_dicom(root: Path) -> Study:
         raise InputFileError(
             str(root / "study.json"), "calibration values must be numbers"
         ) from None
+    try:
+        blood = tuple(
+            (float(b["time_h"]), float(b["bq_per_ml"])) for b in meta.get("blood_samples", [])
+        )
+    except (KeyError, TypeError, ValueError):
+        raise InputFileError(
+            str(root / "study.json"),
+            'blood_samples must be a list of {"time_h": number, "bq_per_ml": number}',
+        ) from None
     if counts and not (sensitivity > 0 and duration > 0):
         raise InputFileError(
             str(root / "study.json"),
@@ -295,6 +342,9 @@ def _load_dicom(root: Path) -> Study:
         fwhm_mm=fwhm,
         cycle=int(meta.get("cycle", 1)),
         label_names=names,
+        # SEG/RTSTRUCT are delineated on the CT: its voxel sets the boundary uncertainty
+        delineation_spacing_mm=float(np.mean(sessions[0].ct.spacing_mm)),
+        blood_samples=blood,
     )
 
 

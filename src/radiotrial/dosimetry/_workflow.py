@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,10 +10,21 @@ from typing import Any, Literal
 
 import numpy as np
 
-from radiotrial.dosimetry._absorbed import RegionDose, region_doses
+from radiotrial.dosimetry._absorbed import RegionDose, bed_map, region_doses
 from radiotrial.dosimetry._data import value
-from radiotrial.dosimetry._marrow import MarrowDose, red_marrow_blood_based, red_marrow_image_based
-from radiotrial.dosimetry._mird import mird_label_doses, phantom_s_matrix, sphere_dose_gy
+from radiotrial.dosimetry._marrow import (
+    MarrowDose,
+    planning_marrow,
+    red_marrow_blood_based,
+    red_marrow_image_based,
+    self_dose_gy,
+)
+from radiotrial.dosimetry._mird import (
+    mird_label_dose_sds,
+    mird_label_doses,
+    phantom_s_matrix,
+    sphere_dose_gy,
+)
 from radiotrial.dosimetry._planning import CycleDose, Plan, plan_next_cycle, therapeutic_index
 from radiotrial.dosimetry._quantify import Quantified, quantify
 from radiotrial.dosimetry._study import Study
@@ -41,6 +53,7 @@ class DosimetryResult:
     voxels: VoxelTia
     dose: DoseResult
     dose_map: Volume
+    bed_map: Volume
     density: Volume
     regions: list[RegionDose]
     marrow: list[MarrowDose]
@@ -69,6 +82,9 @@ class DosimetryResult:
             "engine": self.engine,
             "regions": [r.as_dict() for r in self.regions],
             "red_marrow": [m.as_dict() for m in self.marrow],
+            "red_marrow_for_planning": None
+            if (rm := planning_marrow(self.marrow)) is None
+            else rm.method,
             "plan": None if self.plan is None else self.plan.as_dict(),
             "therapeutic_index": self.therapeutic_index,
             "organ_level": self.organ_level,
@@ -76,7 +92,13 @@ class DosimetryResult:
             "validation": self.validation,
             "timings_s": self.timings_s,
             "notes": self.notes,
+            "warnings": self.warnings,
         }
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every region's schedule warning (see :mod:`radiotrial.dosimetry._tia`)."""
+        return [w for r in self.regions for w in r.warnings]
 
     def cycle_doses(self) -> list[CycleDose]:
         """This cycle's organ results in the form :func:`plan_next_cycle` takes."""
@@ -93,9 +115,7 @@ class DosimetryResult:
             for r in self.regions
             if r.name in _PLANNED_ORGANS
         ]
-        marrow = next((m for m in self.marrow if m.method == "image"), None) or next(
-            iter(self.marrow), None
-        )
+        marrow = planning_marrow(self.marrow)
         if marrow is not None:
             out.append(
                 CycleDose(
@@ -120,14 +140,28 @@ def _density(study: Study) -> Volume:
 
 
 def _marrow(
-    study: Study, q: Quantified, kinetics: dict[str, RegionKinetics], notes: list[str]
+    study: Study,
+    q: Quantified,
+    regions: list[RegionDose],
+    notes: list[str],
 ) -> list[MarrowDose]:
     out: list[MarrowDose] = []
     truth = study.truth or {}
     sex = truth.get("sex", "female")
     total_g = value("red_marrow", "total_mass_g", sex)
     heart = next((r for r in study.regions if r.name == "heart"), None)
-    if heart is not None:
+    if len(study.blood_samples) >= 2:
+        t, c = np.asarray(study.blood_samples, dtype=np.float64).T
+        out.append(
+            red_marrow_blood_based(
+                t,
+                c,
+                nuclide=study.nuclide,
+                marrow_mass_g=total_g,
+                source=f"{t.size} blood samples ({t[0]:g}–{t[-1]:g} h)",
+            )
+        )
+    elif heart is not None:
         col = {int(v): i for i, v in enumerate(q.label_values)}
         lab = np.asarray(study.labels.array)
         vol_ml = float(np.isin(lab, heart.labels).sum()) * study.labels.voxel_volume_ml
@@ -138,22 +172,32 @@ def _marrow(
         ok = blood > 0
         times_h = np.asarray(study.times_h, dtype=np.float64)
         if ok.sum() >= 2:
-            out.append(
-                red_marrow_blood_based(
-                    times_h[ok], blood[ok], nuclide=study.nuclide, marrow_mass_g=total_g
-                )
-            )
-            note = (
-                "blood-based red marrow from the image-derived blood pool (heart), RMBLR from data"
-            )
+            source = "image-derived blood pool (heart); no blood samples"
             if not ok.all():
                 left_out = ", ".join(f"{t:g}" for t in times_h[~ok])
-                note += f"; scans at {left_out} h left out (blood-pool activity ≤ 0 after PVC)"
-            notes.append(note)
+                source += f"; scans at {left_out} h left out (blood-pool activity ≤ 0 after PVC)"
+            out.append(
+                red_marrow_blood_based(
+                    times_h[ok],
+                    blood[ok],
+                    nuclide=study.nuclide,
+                    marrow_mass_g=total_g,
+                    image_derived=True,
+                    calibration_rel_sd=value("uncertainty", "calibration_rsd"),
+                    recovery_rel_sd=q.recovery_rsd(heart.labels),
+                    source=source,
+                )
+            )
+            first = float(times_h[ok][0])
+            notes.append(
+                f"blood-based red marrow from the image-derived blood pool: the blood curve "
+                f"before {first:g} h (the distribution phase) is not seen; blood samples "
+                "from minutes after injection measure it (study.json blood_samples)"
+            )
         else:
             notes.append(
-                "blood-based red marrow not computed: fewer than two scans with blood-pool "
-                "activity > 0 after PVC"
+                "blood-based red marrow not computed: no blood samples and fewer than two "
+                "scans with blood-pool activity > 0 after PVC"
             )
     sites = next((r for r in study.regions if r.kind == "bone"), None)
     labels_meta = truth.get("labels", {})
@@ -161,15 +205,16 @@ def _marrow(
         m_sites = sum(
             float(labels_meta[str(lb)].get("red_marrow_mass_g") or 0.0) for lb in sites.labels
         )
-        kin = kinetics[sites.name]
-        if m_sites > 0:
+        dose = next((r for r in regions if r.name == sites.name), None)
+        if m_sites > 0 and dose is not None:
             out.append(
                 red_marrow_image_based(
-                    kin.tia_bq_s,
-                    kin.tia_sd_bq_s,
+                    dose.tia_bq_s,
+                    dose.tia_sd_bq_s,
                     nuclide=study.nuclide,
                     sites_marrow_mass_g=m_sites,
                     marrow_mass_g=total_g,
+                    first_scan_h=float(study.times_h[0]),
                 )
             )
     elif sites is not None:
@@ -203,18 +248,45 @@ def _organ_level(
         return {}
     label_dose = mird_label_doses(tia, masses, s)
     spec = {x.name: x for x in study.regions}
+    # a label's TIA carries its reporting region's relative SD (TIA components only)
+    region_of = {lb: r.name for r in study.regions for lb in r.labels}
+    rel = {r.name: r.tia_sd_bq_s / r.tia_bq_s for r in regions if r.tia_bq_s > 0}
+    tia_sd = {
+        names[lb]: t * rel[region_of[lb]]
+        for lb, t in voxels.label_tia_bq_s.items()
+        if lb in names and region_of.get(lb) in rel
+    }
+    label_sd = mird_label_dose_sds(tia_sd, masses, s)
+    method = (
+        f"MIRD S matrix (user table {s.metadata.get('source', '')}; self-doses mass-scaled "
+        "where it gives target_mass_g)"
+        if s.sex == "custom"
+        else f"MIRD S matrix ({s.sex} reference phantom, mass-scaled)"
+    )
     out: dict[str, dict[str, Any]] = {}
     for r in regions:
+        u_v = r.components_rsd["volume"]
         if r.kind == "tumour":
             rho = r.mass_g / r.volume_ml if r.volume_ml > 0 else 1.0
             d = sphere_dose_gy(study.nuclide, r.tia_bq_s, r.mass_g, rho)
-            out[r.name] = {"dose_gy": d, "method": "sphere model"}
+            u_tia = r.tia_sd_bq_s / r.tia_bq_s if r.tia_bq_s > 0 else 0.0
+            out[r.name] = {
+                "dose_gy": d,
+                "dose_sd_gy": d * math.hypot(u_tia, u_v),
+                "method": "sphere model",
+            }
             continue
         lbs = [names[lb] for lb in spec[r.name].labels if names.get(lb) in label_dose]
         m = sum(masses.get(n, 0.0) for n in lbs)
         if lbs and m > 0:
             d = sum(label_dose[n] * masses[n] for n in lbs) / m
-            out[r.name] = {"dose_gy": d, "method": f"MIRD S matrix ({s.sex}, mass-scaled)"}
+            # the labels of one region share its errors: their SDs add linearly
+            sd_tia = sum(label_sd[n] * masses[n] for n in lbs) / m
+            out[r.name] = {
+                "dose_gy": d,
+                "dose_sd_gy": math.hypot(sd_tia, d * u_v),
+                "method": method,
+            }
     missing = sorted(n for n in set(tia) - set(s.regions) if not n.startswith("tumour"))
     if missing:
         notes.append(f"organ-level MIRD: no S-values for {', '.join(missing)}")
@@ -269,10 +341,11 @@ def run_dosimetry(
     notes += q.notes
     timed("quantify", t0)
     t0 = time.perf_counter()
-    kinetics = fit_regions(study, q)
+    kinetics = fit_regions(study, q, notes)
     timed("region fits", t0)
     t0 = time.perf_counter()
     voxels = voxel_tia(study, q)
+    notes += voxels.notes
     timed("voxel TIA", t0)
     t0 = time.perf_counter()
     ct = study.sessions[0].ct
@@ -294,13 +367,16 @@ def run_dosimetry(
             t: (p.alpha_beta.to("Gy"), p.t_repair.to("h")) for t, p in protocol.radiobiology.items()
         }
         lq = {("kidney" if k == "kidneys" else k): v for k, v in lq.items()}
-    regions = region_doses(study, dose, density, kinetics, lq_overrides=lq)
-    marrow = _marrow(study, q, kinetics, notes)
+    regions = region_doses(
+        study, dose, density, kinetics, quantified=q, tia=voxels.tia, lq_overrides=lq
+    )
+    marrow = _marrow(study, q, regions, notes)
     organ_level = _organ_level(study, voxels, density, regions, s_table, notes)
     tumours = {r.name: r.dose_gy for r in regions if r.kind == "tumour"}
     organs = {r.name: r.dose_gy for r in regions if r.name in _PLANNED_ORGANS}
-    if marrow:
-        organs["red_marrow"] = marrow[-1].dose_gy
+    rm = planning_marrow(marrow)
+    if rm is not None:
+        organs["red_marrow"] = rm.dose_gy
     result = DosimetryResult(
         study=study,
         engine=engine,
@@ -309,6 +385,7 @@ def run_dosimetry(
         voxels=voxels,
         dose=dose,
         dose_map=dose_map,
+        bed_map=study.labels.with_array(bed_map(study, dose.dose_gy, regions), units="Gy"),
         density=density,
         regions=regions,
         marrow=marrow,
@@ -360,5 +437,20 @@ def _validate(
             "tia_ratio": None if not tia_true else r.tia_bq_s / tia_true,
             "dose_ratio": r.dose_gy / d_true if d_true > 0 else None,
             "true_dose_gy": d_true,
+        }
+    # red marrow: the whole-body marrow TIA of the ground truth and its self-dose with the
+    # methods' own dose model (sphere S-value of the marrow mass)
+    rm_true = study.truth["regions"].get("red_marrow", {}).get("tia_bq_s")
+    if rm_true and result.marrow:
+        rm_mass_g = result.marrow[0].mass_g
+        d_true = self_dose_gy(study.nuclide, float(rm_true), rm_mass_g)
+        out["red_marrow_methods"] = {
+            m.method: {
+                "tia_ratio": m.tia_bq_s / rm_true,
+                "dose_ratio": m.dose_gy / d_true,
+                "true_dose_gy": d_true,
+                "z": (m.tia_bq_s - rm_true) / m.tia_sd_bq_s if m.tia_sd_bq_s > 0 else None,
+            }
+            for m in result.marrow
         }
     return out

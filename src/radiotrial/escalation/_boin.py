@@ -56,6 +56,26 @@ __all__ = ["BoinBoundaries", "BoinDesign", "boin_boundaries", "boin_select_mtd"]
 _NONE = 10**6  # sentinel count: "no boundary" (larger than any n)
 
 
+def check_n_earlystop(n_earlystop: int) -> int:
+    """``n_earlystop`` above 6, as R BOIN requires.
+
+    R BOIN 2.7.1 ``get.boundary`` answers ``n.earlystop <= 6`` with "the value of n.earlystop is
+    too low to ensure good operating characteristics. Recommend n.earlystop = 9 to 18" and
+    returns no boundaries (``get.oc`` only warns, because it calls ``get.boundary`` with
+    ``n.earlystop = ncohort * cohortsize``); a design without boundaries cannot run, so
+    radiotrial refuses the value.
+    """
+    v = check_positive_int(n_earlystop, name="n_earlystop")
+    if v <= 6:
+        raise ValidationError(
+            "n_earlystop",
+            n_earlystop,
+            "must be above 6 (R BOIN get.boundary refuses n.earlystop <= 6: too low for good "
+            "operating characteristics; 9 to 18 recommended)",
+        )
+    return v
+
+
 @dataclass(frozen=True)
 class BoinBoundaries:
     """BOIN decision boundaries.
@@ -88,7 +108,7 @@ class BoinBoundaries:
 
     def table(self, cohort_size: int, n_earlystop: int = 100) -> list[dict[str, Any]]:
         """Rows of the decision table at multiples of the cohort size (``boundary_tab``)."""
-        top = min(int(self.n[-1]), n_earlystop)
+        top = min(int(self.n[-1]), check_n_earlystop(n_earlystop))
         rows = []
         for nn in range(cohort_size, top + 1, cohort_size):
             i = nn - 1
@@ -370,7 +390,8 @@ class BoinDesign(CohortDesign):
         1-based starting level (default 1).
     n_earlystop : int
         Stop when this many patients have been treated at the current level and the decision
-        is to stay (default 100, which in practice never triggers).
+        is to stay (default 100, which in practice never triggers); must be above 6, as in R
+        BOIN (:func:`check_n_earlystop`).
     p_saf, p_tox, cutoff_eli, extrasafe, offset :
         As in :func:`boin_boundaries`.
     bound_mtd : bool
@@ -399,7 +420,7 @@ class BoinDesign(CohortDesign):
         self.cohort_size = check_cohort_size(cohort_size)
         self.max_cohorts = check_positive_int(max_cohorts, name="max_cohorts")
         self.start_level = check_start_level(start_level, self.n_levels)
-        self.n_earlystop = check_positive_int(n_earlystop, name="n_earlystop")
+        self.n_earlystop = check_n_earlystop(n_earlystop)
         self.extrasafe = extrasafe
         self.bound_mtd = bound_mtd
         self.bounds = boin_boundaries(

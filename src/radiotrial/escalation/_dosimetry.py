@@ -32,11 +32,13 @@ from radiotrial.escalation._engine import (
     Decision,
     FloatArray,
     OperatingCharacteristics,
+    SimulatedTrials,
     run_trials,
     summarise,
     tolerances,
 )
 from radiotrial.escalation._state import TrialState
+from radiotrial.escalation._validation import check_positive_int
 from radiotrial.radiobiology import dose_for_bed_mono
 
 __all__ = [
@@ -169,13 +171,27 @@ class DosimetryGuidedDesign(BoinDesign):
                 "dose_levels_gy", list(dose_levels_gy), "must be increasing positive doses (Gy)"
             )
         super().__init__(target, levels.size, name="dosimetry-guided BOIN", **boin)
+        for name, val in (
+            ("dose_event_gy", dose_event_gy),
+            ("cumulative_limit_gy", cumulative_limit_gy),
+            ("max_activity_gbq", max_activity_gbq),
+        ):
+            if val is not None and not (math.isfinite(val) and val > 0):
+                raise ValidationError(name, val, "must be a finite number > 0")
         self.dose_levels_gy = levels
         self.dose_event_gy = dose_event_gy
         self.cumulative_limit_gy = cumulative_limit_gy
-        self.n_cycles = n_cycles
+        self.n_cycles = check_positive_int(n_cycles, name="n_cycles")
         self.max_activity_gbq = max_activity_gbq
         if cumulative_limit_gy is not None:
             over = np.flatnonzero(levels * n_cycles > cumulative_limit_gy)
+            if over.size and over[0] <= self.start_level:
+                raise ValidationError(
+                    "cumulative_limit_gy",
+                    cumulative_limit_gy,
+                    f"{n_cycles} cycles at the starting level "
+                    f"({levels[self.start_level]:g} Gy each) already exceed it",
+                )
             self.highest_allowed = int(over[0]) - 1 if over.size else self.n_levels - 1
         else:
             self.highest_allowed = self.n_levels - 1
@@ -243,53 +259,104 @@ def compare_activity_and_dosimetry_designs(
     coefficient_sd: float,
     dose_response: DoseResponse,
     max_activity_gbq: float | None = None,
+    dose_event_gy: float | None = None,
+    cumulative_limit_gy: float | None = None,
+    n_cycles: int = 1,
+    prediction_cv: float = 0.0,
     cohort_size: int = 3,
     max_cohorts: int = 10,
     n_trials: int = 4000,
     seed: int = 1,
 ) -> dict[str, Any]:
-    """Simulate BOIN on activity levels and on organ-dose levels with common random numbers.
+    """Simulate BOIN on activity levels against the dosimetry-guided design, same patients.
 
-    Patients' coefficients c and tolerances U are drawn once and shared by both designs. At
-    activity A a patient's organ dose is c·A; under the dosimetry-guided design it is
-    min(D_k, c·A_max). A patient has a DLT iff U < P(dose).
+    Patients' true coefficients c and tolerances U are drawn once and shared by both designs
+    (common random numbers). At activity A a patient's organ dose is c·A. The dosimetry-guided
+    design (:class:`DosimetryGuidedDesign`, with its cumulative limit and dose-event rule) plans
+    A = D_k / ĉ, capped at ``max_activity_gbq``, from a predicted coefficient ĉ = c·ε with ε
+    lognormal of mean 1 and coefficient of variation ``prediction_cv`` (0: the coefficient is
+    known exactly), so the realised dose is c·A. A patient has a DLT iff U < P(realised dose);
+    under the dosimetry design a realised dose above ``dose_event_gy`` also counts as a
+    DLT-equivalent event in its decisions.
 
     Returns
     -------
     dict
-        ``activity`` and ``dosimetry`` operating characteristics (dicts) and, for each, the
-        mean organ dose per patient and the percentage of patients above the 30%-DLT dose.
+        ``activity`` and ``dosimetry`` operating characteristics (dicts; ``mean_dlt`` counts
+        true DLTs) with, for each, the mean realised organ dose, the percentage of patients
+        above the 30%-DLT dose and, for the dosimetry design, the mean number of dosimetric
+        events and of events its decisions counted (DLT or dosimetric event).
     """
+    if not prediction_cv >= 0:
+        raise ValidationError("prediction_cv", prediction_cv, "must be >= 0")
     rng = np.random.default_rng(seed)
     npts = cohort_size * max_cohorts
     c = sample_coefficients((n_trials, npts), mean=coefficient_mean, sd=coefficient_sd, rng=rng)
+    eps = (
+        sample_coefficients((n_trials, npts), mean=1.0, sd=prediction_cv, rng=rng)
+        if prediction_cv > 0
+        else np.ones_like(c)
+    )
     u = tolerances(n_trials, npts, seed + 1)
     a_lv = np.asarray(activity_levels_gbq, dtype=np.float64)
     d_lv = np.asarray(dose_levels_gy, dtype=np.float64)
-    dose_act = c[:, :, None] * a_lv[None, None, :]
     cap = np.inf if max_activity_gbq is None else max_activity_gbq
-    dose_dos = np.minimum(d_lv[None, None, :], c[:, :, None] * cap)
+    dose_act = c[:, :, None] * a_lv[None, None, :]
+    planned = np.minimum(d_lv[None, None, :] / (c * eps)[:, :, None], cap)
+    dose_dos = c[:, :, None] * planned
+    designs: dict[str, tuple[BoinDesign, FloatArray, npt.NDArray[np.bool_] | None]] = {
+        "activity": (
+            BoinDesign(
+                target,
+                a_lv.size,
+                cohort_size=cohort_size,
+                max_cohorts=max_cohorts,
+                name="BOIN on activity levels",
+            ),
+            dose_act,
+            None,
+        ),
+        "dosimetry": (
+            DosimetryGuidedDesign(
+                target,
+                list(d_lv),
+                dose_event_gy=dose_event_gy,
+                cumulative_limit_gy=cumulative_limit_gy,
+                n_cycles=n_cycles,
+                max_activity_gbq=max_activity_gbq,
+                cohort_size=cohort_size,
+                max_cohorts=max_cohorts,
+            ),
+            dose_dos,
+            None if dose_event_gy is None else dose_dos > dose_event_gy,
+        ),
+    }
+    d30 = dose_response.d50_gy * (0.3 / 0.7) ** (1.0 / (4.0 * dose_response.gamma50))
     out: dict[str, Any] = {}
-    for key, levels, dose in (("activity", a_lv, dose_act), ("dosimetry", d_lv, dose_dos)):
-        design = BoinDesign(
-            target,
-            levels.size,
-            cohort_size=cohort_size,
-            max_cohorts=max_cohorts,
-            name=f"BOIN on {key} levels",
-        )
-        trials = run_trials(design, dose_response(dose), u)
+    for key, (design, dose, events) in designs.items():
+        ptox = dose_response(dose)
+        trials = run_trials(design, ptox, u, events=events)
         treated = trials.levels >= 0
         lv = np.where(treated, trials.levels, 0)
         realised = np.take_along_axis(dose, lv[:, :, None], axis=2)[:, :, 0]
+        p_real = np.take_along_axis(ptox, lv[:, :, None], axis=2)[:, :, 0]
+        true_dlt = treated & (u[:, : lv.shape[1]] < p_real)
+        y_true = np.zeros_like(trials.y)
+        rows = np.repeat(np.arange(lv.shape[0]), lv.shape[1])
+        np.add.at(y_true, (rows, lv.ravel()), true_dlt.ravel())
+        counted = SimulatedTrials(trials.selected, trials.n, y_true, trials.levels, true_dlt)
         oc: OperatingCharacteristics = summarise(
-            design.name, np.full(levels.size, np.nan), trials, seed=seed
+            design.name, np.full(design.n_levels, np.nan), counted, seed=seed
         )
-        d30 = dose_response.d50_gy * (0.3 / 0.7) ** (1.0 / (4.0 * dose_response.gamma50))
         res = oc.to_dict()
         res.pop("truth")
         res["mean_organ_dose_gy"] = float(realised[treated].mean())
         res["pct_patients_above_d30"] = float(100 * (realised[treated] > d30).mean())
         res["dose_at_30pct_dlt_gy"] = float(d30)
+        if isinstance(design, DosimetryGuidedDesign):
+            ev = treated & (realised > dose_event_gy) if dose_event_gy is not None else ~treated
+            res["mean_dosimetric_events"] = float(ev.sum(axis=1).mean())
+            res["mean_counted_events"] = float(trials.y.sum(axis=1).mean())
+            res["highest_allowed_level"] = design.highest_allowed + 1
         out[key] = res
     return out

@@ -34,6 +34,7 @@ __all__ = [
     "Decision",
     "OperatingCharacteristics",
     "StepResult",
+    "check_state_fits",
     "exact_oc",
     "simulate_oc",
 ]
@@ -62,8 +63,12 @@ class StepResult:
 class Decision:
     """The design's decision for the next cohort, with its reason in words.
 
-    ``next_level`` is 1-based, ``None`` when the trial stops (then ``mtd`` holds the selected
-    level, 1-based, or ``None`` when no level is acceptable).
+    ``next_level`` is 1-based, ``None`` only when the trial stops (then ``mtd`` holds the
+    selected level, 1-based, or ``None`` when no level is acceptable or the MTD waits for
+    pending patients). ``accrual_suspended`` is true when a time-to-event design holds accrual
+    until more patients complete their DLT window (``action == "suspend"``): ``next_level`` is
+    then the level at which accrual resumes, and nobody is enrolled until a new decision lifts
+    the suspension.
     """
 
     design: str
@@ -72,16 +77,35 @@ class Decision:
     reason: str
     mtd: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    accrual_suspended: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "design": self.design,
             "action": self.action,
             "next_level": self.next_level,
+            "accrual_suspended": self.accrual_suspended,
             "mtd": self.mtd,
             "reason": self.reason,
             **self.details,
         }
+
+
+def check_state_fits(state: TrialState, n_levels: int, max_patients: int) -> None:
+    """Refuse a history with other levels, or more patients, than the design has."""
+    if state.n_levels != n_levels:
+        raise ValidationError(
+            "history",
+            state.outcome_string(),
+            f"the design has {n_levels} levels, the state {state.n_levels}",
+        )
+    if len(state.patients) > max_patients:
+        raise ValidationError(
+            "history",
+            state.outcome_string() or f"{len(state.patients)} patients",
+            f"{len(state.patients)} patients exceed the design's maximum sample size "
+            f"({max_patients}); raise the number of cohorts or check the history",
+        )
 
 
 class CohortDesign(abc.ABC):
@@ -128,12 +152,7 @@ class CohortDesign(abc.ABC):
     def _state_arrays(
         self, state: TrialState
     ) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray]:
-        if state.n_levels != self.n_levels:
-            raise ValidationError(
-                "history",
-                state.outcome_string(),
-                f"the design has {self.n_levels} levels, the state {state.n_levels}",
-            )
+        check_state_fits(state, self.n_levels, self.max_patients)
         if state.n_pending:
             raise ValidationError(
                 "history",
@@ -286,7 +305,9 @@ def _merge(
     return d[first], elim[first], n[first], y[first], p
 
 
-def exact_oc(design: CohortDesign, truth: npt.ArrayLike) -> OperatingCharacteristics:
+def exact_oc(
+    design: CohortDesign, truth: npt.ArrayLike, *, merge: bool = True
+) -> OperatingCharacteristics:
     """Exact operating characteristics by dynamic programming over trial states.
 
     Each cohort's DLT count at level ``j`` is Binomial(cohort_size, truth[j]); the distribution
@@ -298,6 +319,9 @@ def exact_oc(design: CohortDesign, truth: npt.ArrayLike) -> OperatingCharacteris
     design : CohortDesign
     truth : (K,) array_like
         True DLT probability of each level.
+    merge : bool
+        Merge identical states after each cohort (default). ``False`` keeps one row per
+        outcome sequence: brute-force enumeration, same result, the benchmark's baseline.
 
     Returns
     -------
@@ -368,7 +392,12 @@ def exact_oc(design: CohortDesign, truth: npt.ArrayLike) -> OperatingCharacteris
         act = np.flatnonzero(~done)
         if act.size == 0:
             break
-        d, elim, n, y, prob = _merge(res.next_level[act], res.elim[act], n2[act], y2[act], p2[act])
+        if merge:
+            d, elim, n, y, prob = _merge(
+                res.next_level[act], res.elim[act], n2[act], y2[act], p2[act]
+            )
+        else:
+            d, elim, n, y, prob = res.next_level[act], res.elim[act], n2[act], y2[act], p2[act]
         max_states = max(max_states, d.size)
 
     return OperatingCharacteristics(
@@ -410,6 +439,8 @@ def run_trials(
     design: CohortDesign,
     ptox: FloatArray,
     u: FloatArray,
+    *,
+    events: npt.NDArray[np.bool_] | None = None,
 ) -> SimulatedTrials:
     """Run ``u.shape[0]`` trials of a cohort design, vectorised over trials.
 
@@ -420,6 +451,10 @@ def run_trials(
         patients, e.g. from patient-specific absorbed-dose coefficients).
     u : (T, P) array
         Latent tolerances; patient i of trial t has a DLT at level j iff u[t, i] < ptox[..., j].
+    events : (T, P, K) bool array, optional
+        Further DLT-equivalent events the design counts as DLTs (a realised organ dose above
+        the dosimetry-guided design's ``dose_event_gy``). ``dlt`` and ``y`` of the result hold
+        what the design counted: DLT or event.
     """
     t_count, p_slots = u.shape
     c = design.cohort_size
@@ -444,6 +479,8 @@ def run_trials(
         else:
             prob = np.take_along_axis(ptox[active, sl, :], da[:, None, None], axis=2)[:, :, 0]
         tox = u[active, sl] < prob
+        if events is not None:
+            tox |= np.take_along_axis(events[active, sl, :], da[:, None, None], axis=2)[:, :, 0]
         kk = tox.sum(axis=1).astype(np.int64)
         n[active, da] += c
         y[active, da] += kk

@@ -52,11 +52,10 @@ class ProtocolDesignSettings:
 def design_settings(protocol: Protocol) -> ProtocolDesignSettings:
     """Design settings of ``protocol``: levels in GBq, target DLT rate, cohorts, start level."""
     esc = protocol.escalation
-    rate = esc.target_dlt_rate
     return ProtocolDesignSettings(
         design=esc.design,
         activity_gbq=tuple(protocol.dose_levels.activity_gbq),
-        target=float(rate.to("1") if rate.unit else rate.value),
+        target=esc.target_fraction,
         cohort_size=esc.cohort_size,
         max_cohorts=max(1, esc.max_sample_size // esc.cohort_size),
         start_level=protocol.dose_levels.starting_level,

@@ -133,10 +133,9 @@ class ThreePlusThree(CohortDesign):
         out = np.full(n.shape[0], NO_MTD, np.int64)
         toxic = y >= 2
         first_tox = np.where(toxic.any(axis=1), toxic.argmax(axis=1), k)
-        need = 6 if self.variant == "de-escalation" else 3
-        ok = ((n >= need) & (y <= 1)) | ((n == 3) & (y == 0))
-        if self.variant == "de-escalation":
-            ok = (n >= 6) & (y <= 1)
+        ok = (n >= 6) & (y <= 1)  # ≤1/6
+        if self.variant == "escalation-only":
+            ok |= (n == 3) & (y == 0)  # or 0/3; 1/3 (awaiting its 3 more) is not enough
         lv = np.arange(k)[None, :]
         ok &= lv < first_tox[:, None]
         has = ok.any(axis=1)

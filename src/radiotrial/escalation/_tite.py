@@ -7,7 +7,10 @@ TITE-CRM (Cheung & Chappell 2000; dfcrm ``titecrm``): a patient without DLT who 
 followed for u of a window W contributes 1 − w·F(d, a) to the likelihood, with the *linear*
 weight w = min(u/W, 1) or the *adaptive* weight of Cheung & Chappell (the empirical distribution
 of the observed DLT times, as dfcrm computes it); DLT patients weigh 1. The recommended level
-is limited to one above the current level (dfcrm ``titesim`` ``restrict``).
+is limited to one above the current level (dfcrm ``titesim`` ``restrict``). Accrual suspension
+(options, off by default as in dfcrm ``titesim``): accrual is held while more than
+``max_pending`` of the patients at the current level are pending, and an escalation waits until
+``min_complete`` patients at the current level have completed their window.
 
 TITE-BOIN (Yuan et al. 2018; Lin & Yuan 2020): at the current level with n patients, y
 observed DLTs and m pending patients, the DLT rate is estimated by
@@ -23,8 +26,12 @@ window), and compared with BOIN's λe, λd. Rules, in order:
    (else accrual is suspended until it does);
 5. otherwise escalate / stay / de-escalate on p̂ as BOIN.
 
-The final MTD is selected on complete data by BOIN's isotonic rule (TITE-BOIN) or by the CRM
-recommendation (TITE-CRM).
+Both designs stop at the maximum sample size (cohort_size × max_cohorts) as BOIN does; the
+final MTD is selected on complete data by BOIN's isotonic rule (TITE-BOIN) or by the CRM
+recommendation (TITE-CRM), so while patients are still pending at the stop the decision names
+no MTD yet. A suspension is its own decision (``action="suspend"``,
+``accrual_suspended=True``, ``next_level`` the level at which accrual resumes); ``next_level``
+is ``None`` only when the trial stops.
 
 References
 ----------
@@ -32,12 +39,14 @@ Cheung YK, Chappell R. Sequential designs for phase I clinical trials with late-
 toxicities. Biometrics 2000;56:1177–1182, doi:10.1111/j.0006-341X.2000.01177.x.
 Yuan Y, Lin R, Li D, Nie L, Warren KE. Time-to-event Bayesian optimal interval design to
 accelerate phase I trials. Clin Cancer Res 2018;24:4921–4930, doi:10.1158/1078-0432.CCR-18-0246.
+(the TITE-BOIN paper; its rules are followed here, not a reference implementation)
 Lin R, Yuan Y. Time-to-event model-assisted designs for dose-finding trials with delayed
 toxicity. Biostatistics 2020;21:807–824, doi:10.1093/biostatistics/kxz007.
 """
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +65,7 @@ from radiotrial.escalation._engine import (
     IntArray,
     OperatingCharacteristics,
     SimulatedTrials,
+    check_state_fits,
     summarise,
     tolerances,
 )
@@ -332,6 +342,7 @@ def _simulate_tite(  # type: ignore[no-untyped-def]  # pragma: no cover
     skel,
     xs,
     intercept,
+    min_complete,
     n_out,
     y_out,
     lev_out,
@@ -369,16 +380,8 @@ def _simulate_tite(  # type: ignore[no-untyped-def]  # pragma: no cover
                     nd, code = _boin_rule(
                         d, lev, obs, comp, fu, count, k, w, lam_e, lam_d, elim_min, max_pending
                     )
-                    if code == 6:
-                        nsusp += 1
-                        nt = _next_event(arr, tox, tdlt, lev, d, count, tau, w)
-                        if not np.isfinite(nt):
-                            break
-                        tau = nt
-                        continue
-                    if code == 3:
-                        stopped = True
-                    d = nd
+                    suspend = code == 6
+                    stopped = code == 3
                 else:
                     ahat = _crm_rec(
                         lev, obs, fu, count, k, w, lf, l1f, f, logprior, grid, gw, target, adaptive
@@ -403,7 +406,25 @@ def _simulate_tite(  # type: ignore[no-untyped-def]  # pragma: no cover
                         best = k - 1
                     elif alla:
                         best = 0
-                    d = min(best, d + 1)
+                    nd = min(best, d + 1)
+                    n_here = 0
+                    m_here = 0
+                    for i in range(count):
+                        if lev[i] == d:
+                            n_here += 1
+                            if not comp[i]:
+                                m_here += 1
+                    suspend = m_here > max_pending * n_here or (
+                        nd > d and n_here - m_here < min_complete
+                    )
+                if suspend:  # wait for the next completion or DLT at the current level
+                    nsusp += 1
+                    nt = _next_event(arr, tox, tdlt, lev, d, count, tau, w)
+                    if not np.isfinite(nt):
+                        break
+                    tau = nt
+                    continue
+                d = nd
                 break
             if stopped:
                 break
@@ -418,7 +439,7 @@ def _simulate_tite(  # type: ignore[no-untyped-def]  # pragma: no cover
         susp_out[t] = nsusp
 
 
-class _TiteBase:
+class _TiteBase(abc.ABC):
     name: str
     n_levels: int
     cohort_size: int
@@ -433,6 +454,33 @@ class _TiteBase:
     @property
     def max_patients(self) -> int:
         return self.cohort_size * self.max_cohorts
+
+    def _check_state(self, state: TrialState) -> None:
+        check_state_fits(state, self.n_levels, self.max_patients)
+
+    def _full(self, state: TrialState) -> bool:
+        """No room for another cohort within the maximum sample size (BOIN's stopping rule)."""
+        return len(state.patients) + self.cohort_size > self.max_patients
+
+    def _stop_at_max(self, state: TrialState, observed: str, details: dict[str, Any]) -> Decision:
+        """Stop at the maximum sample size; the MTD once no patient is pending."""
+        pending = state.n_pending
+        why = (
+            f"{observed}; the maximum sample size ({self.max_patients}) is reached, so accrual ends"
+        )
+        if pending:
+            why += f"; the MTD is selected when the {pending} pending patients complete the window"
+            return Decision(self.name, "stop", None, why, None, details)
+        mtd = self._final_mtd(state)
+        why += f"; MTD = level {mtd}" if mtd else "; no level is selected as MTD"
+        return Decision(self.name, "stop", None, why, mtd, details)
+
+    @abc.abstractmethod
+    def _final_mtd(self, state: TrialState) -> int | None:
+        """1-based MTD from complete data (every patient's window closed)."""
+
+    def _suspend(self, level: int, why: str, details: dict[str, Any]) -> Decision:
+        return Decision(self.name, "suspend", level + 1, why, None, details, accrual_suspended=True)
 
     def simulate(
         self,
@@ -561,10 +609,16 @@ class TiteBoinDesign(_TiteBase):
         )
         self.bounds = boin_boundaries(self.target, max(self.max_patients, 3), cutoff_eli=cutoff_eli)
 
+    def _final_mtd(self, state: TrialState) -> int | None:
+        n, y = state.counts()
+        sel = int(self._boin.select(n[None, :], y[None, :], np.array([self.n_levels]))[0])
+        return None if sel < 0 else sel + 1
+
     def decide(self, state: TrialState) -> Decision:
         """Decision from patients with DLT status and follow-up (pending allowed)."""
         if not state.patients:
             return Decision(self.name, "start", self.start_level + 1, "no patients yet")
+        self._check_state(state)
         pts = state.patients
         cnt = len(pts)
         lev = np.array([p.level - 1 for p in pts], np.int64)
@@ -618,12 +672,15 @@ class TiteBoinDesign(_TiteBase):
                 None,
                 details,
             )
+        if self._full(state):
+            return self._stop_at_max(state, obs_txt, details)
         if act == "suspend":
             why = (
                 f"{obs_txt}: suspend accrual until more patients complete the window "
-                f"(>{self.max_pending:.0%} pending, or <3 complete before escalating)"
+                f"(>{self.max_pending:.0%} pending, or <3 complete before escalating); "
+                f"resume at level {d + 1}"
             )
-            return Decision(self.name, "suspend", None, why, None, details)
+            return self._suspend(int(d), why, details)
         return Decision(
             self.name,
             act,
@@ -661,6 +718,7 @@ class TiteBoinDesign(_TiteBase):
             np.zeros(1),
             np.zeros(1),
             0.0,
+            0,
         )
         trials, dur, susp, stop = self._simulate(0, truth, st, n_trials, seed, u, args)
         sel = self._boin.select(trials.n, trials.y, np.full(trials.n.shape[0], self.n_levels))
@@ -687,6 +745,12 @@ class TiteCrmDesign(_TiteBase):
         Weight function.
     cohort_size, max_cohorts, start_level :
         Trial size (cohort size 1 reproduces dfcrm's patient-by-patient TITE-CRM).
+    max_pending : float or None
+        Suspend accrual while more than this fraction of the patients at the current level are
+        pending (``None``, the default, never: dfcrm ``titesim`` has no suspension).
+    min_complete : int
+        Escalate only when at least this many patients at the current level have completed
+        their window; until then accrual is suspended (default 0: no such rule, as dfcrm).
     """
 
     def __init__(
@@ -702,6 +766,8 @@ class TiteCrmDesign(_TiteBase):
         cohort_size: int = 1,
         max_cohorts: int = 30,
         start_level: int = 1,
+        max_pending: float | None = None,
+        min_complete: int = 0,
     ) -> None:
         self.crm = CrmModel(
             skeleton, target, model=model, intercept=intercept, prior_sd=prior_sd, n_grid=201
@@ -716,11 +782,23 @@ class TiteCrmDesign(_TiteBase):
             raise ValidationError("scheme", scheme, "use 'linear' or 'adaptive'")
         self.window = check_window(window)
         self.scheme: Scheme = scheme
+        self.max_pending = (
+            None
+            if max_pending is None
+            else check_probability(max_pending, name="max_pending", open_interval=False)
+        )
+        self.min_complete = check_positive_int(min_complete, name="min_complete", minimum=0)
+
+    def _final_mtd(self, state: TrialState) -> int | None:
+        pts = state.patients
+        fit = self.crm.fit([p.level for p in pts], [int(bool(p.dlt)) for p in pts])
+        return fit.mtd
 
     def decide(self, state: TrialState) -> Decision:
         """Decision from patients with DLT status and follow-up (pending allowed)."""
         if not state.patients:
             return Decision(self.name, "start", self.start_level + 1, "no patients yet")
+        self._check_state(state)
         pts = state.patients
         lv = [p.level for p in pts]
         tx = [int(bool(p.dlt)) for p in pts]
@@ -730,6 +808,8 @@ class TiteCrmDesign(_TiteBase):
         cur = pts[-1].level
         nxt = min(fit.mtd, cur + 1)
         act = "escalate" if nxt > cur else ("de-escalate" if nxt < cur else "stay")
+        here = [p for p in pts if p.level == cur]
+        pending = sum(p.dlt is None for p in here)
         why = (
             f"weighted posterior mean a = {fit.a_hat:.3f}; estimated DLT rates "
             + ", ".join(f"L{i + 1} {p:.3f}" for i, p in enumerate(fit.p_hat))
@@ -741,7 +821,26 @@ class TiteCrmDesign(_TiteBase):
             "p_hat": fit.p_hat.tolist(),
             "weights": w.tolist(),
             "recommended_unrestricted": fit.mtd,
+            "pending": pending,
+            "complete_at_current": len(here) - pending,
         }
+        if self._full(state):
+            return self._stop_at_max(state, why, details)
+        if self.max_pending is not None and pending > self.max_pending * len(here):
+            return self._suspend(
+                cur - 1,
+                f"{why}; {pending} of {len(here)} patients at level {cur} are pending "
+                f"(more than {self.max_pending:.0%}): suspend accrual, resume at level {cur}",
+                details,
+            )
+        if act == "escalate" and len(here) - pending < self.min_complete:
+            return self._suspend(
+                cur - 1,
+                f"{why}; escalation needs {self.min_complete} patients with a complete window "
+                f"at level {cur}, {len(here) - pending} have one: suspend accrual, "
+                f"resume at level {cur}",
+                details,
+            )
         return Decision(self.name, act, nxt, why, None, details)
 
     def _simulate_oc(
@@ -759,7 +858,8 @@ class TiteCrmDesign(_TiteBase):
             0.0,
             0.0,
             np.full(self.max_patients, -1, np.int64),
-            1.0,
+            # at most all patients are pending, so 2 × n never triggers: dfcrm's no-suspension
+            2.0 if self.max_pending is None else self.max_pending,
             lf,
             l1f,
             np.exp(lf),
@@ -772,27 +872,16 @@ class TiteCrmDesign(_TiteBase):
             m.skeleton,
             m.dose_scaled,
             m.intercept,
+            self.min_complete,
         )
-        trials, dur, _, _ = self._simulate_crm(truth, st, n_trials, seed, u, args)
-        return summarise(
-            self.name,
-            check_truth(truth),
-            trials,
-            seed=seed,
-            extra={"mean_duration": float(dur.mean()), "window": st.window},
-        )
-
-    def _simulate_crm(
-        self,
-        truth: npt.ArrayLike,
-        st: TiteSettings,
-        n_trials: int,
-        seed: int | None,
-        u: FloatArray | None,
-        args: tuple[Any, ...],
-    ) -> tuple[SimulatedTrials, FloatArray, IntArray, npt.NDArray[np.bool_]]:
-        trials, dur, susp, stop = self._simulate(1, truth, st, n_trials, seed, u, args)
+        trials, dur, susp, _ = self._simulate(1, truth, st, n_trials, seed, u, args)
         n, y = trials.n, trials.y
         _, p_hat, _ = self.crm.posterior_counts(n, y, overdose=False)
         sel = self.crm.recommend(p_hat)
-        return SimulatedTrials(sel, n, y, trials.levels, trials.dlt), dur, susp, stop
+        res = SimulatedTrials(sel, n, y, trials.levels, trials.dlt)
+        extra = {
+            "mean_duration": float(dur.mean()),
+            "mean_suspensions": float(susp.mean()),
+            "window": st.window,
+        }
+        return summarise(self.name, check_truth(truth), res, seed=seed, extra=extra)

@@ -1,10 +1,11 @@
 """Vectorised least-squares fitting of many time-activity curves at once.
 
-One call fits B curves (voxels, regions or patients) with batched Levenberg–Marquardt in numpy:
-every iteration builds the (B, P, P) normal equations and solves them together, so there is no
-Python loop over curves. Starting points come from a variable-projection grid: for each
-combination of candidate rates the amplitudes are linear and solved in closed form, and the best
-combination per curve starts the nonlinear fit.
+One call fits B curves (voxels, regions or patients): the Levenberg–Marquardt iterations run per
+curve in compiled code (:mod:`radiotrial.kinetics._lm`, numba, the batch split over the CPU
+cores), so there is no Python loop over curves; covariance, TIA and model choice are then
+computed for the whole batch with numpy. Starting points come from a variable-projection grid:
+for each combination of candidate rates the amplitudes are linear and solved in closed form,
+and the best combination per curve starts the nonlinear fit.
 """
 
 from __future__ import annotations
@@ -413,6 +414,7 @@ def fit_tacs(
     candidates: tuple[str, ...] = DEFAULT_CANDIDATES,
     nuclide: str = "Lu-177",
     sigma_mbq: npt.ArrayLike | None = None,
+    absolute_sigma: bool = True,
     weighting: Weighting = "relative",
     max_iter: int = 200,
     max_tia_cv: float = 0.5,
@@ -435,7 +437,11 @@ def fit_tacs(
     sigma_mbq : array_like, optional
         Absolute 1-SD uncertainty of each activity, broadcastable to (B, T) (e.g. from the
         calibration, recovery and count statistics per Gear et al. 2018). When given, weights
-        are 1/σ² and the covariance is not rescaled by the residuals.
+        are 1/σ² and, with ``absolute_sigma``, the covariance is not rescaled by the residuals.
+    absolute_sigma : bool
+        With ``sigma_mbq``: True, σ is the absolute 1-SD (s² = 1); False, σ gives relative
+        weights only and the covariance is scaled by χ²/(T − P), as scipy's ``curve_fit``
+        does (useful where the shape of the uncertainty is known but not its size).
     weighting : {"relative", "poisson", "uniform"}
         Without ``sigma_mbq``: σ ∝ A (constant coefficient of variation, the usual model of
         quantitative SPECT), σ ∝ √A, or σ = const; the scale is estimated from the residuals.
@@ -519,7 +525,7 @@ def fit_tacs(
     if weighting not in ("relative", "poisson", "uniform"):
         raise ValidationError("weighting", weighting, "use 'relative', 'poisson' or 'uniform'")
     if sig is not None:
-        sigma, absolute, wname = sig, True, "sigma"
+        sigma, absolute, wname = sig, bool(absolute_sigma), "sigma"
     elif weighting == "relative":
         sigma, absolute, wname = y.copy(), False, weighting
     elif weighting == "poisson":
@@ -614,6 +620,7 @@ def fit_tac(
     candidates: tuple[str, ...] = DEFAULT_CANDIDATES,
     nuclide: str = "Lu-177",
     sigma_mbq: npt.ArrayLike | None = None,
+    absolute_sigma: bool = True,
     weighting: Weighting = "relative",
     max_iter: int = 200,
     max_tia_cv: float = 0.5,
@@ -640,6 +647,7 @@ def fit_tac(
         else np.asarray(sigma_mbq, dtype=np.float64)[None, ...]
         if np.ndim(sigma_mbq) == 1
         else sigma_mbq,
+        absolute_sigma=absolute_sigma,
         weighting=weighting,
         max_iter=max_iter,
         max_tia_cv=max_tia_cv,

@@ -196,10 +196,46 @@ def _curve(name: str, entry: dict[str, Any], *, per_ml: float | None = None) -> 
     )
 
 
+def _reference_volumes_ml() -> tuple[float, float]:
+    """Blood-pool (heart) and whole-body red-marrow volumes (mL) of the reference female."""
+    anatomy = load_data("anatomy.yaml")
+    rho_blood = float(value_of(anatomy["tissues"]["blood"]["density"]))
+    entry = load_data("kinetics_lu177_neob.yaml")["regions"]["red_marrow"]["blood_borne"]
+    rho_rm = float(value_of(entry["marrow_density_g_cm3"]))
+    masses = anatomy["masses_g"]
+    return (
+        float(masses["heart"]["female"]) / rho_blood,
+        float(masses["red_marrow"]["female"]) / rho_rm,
+    )
+
+
+def _blood_borne(
+    entry: dict[str, Any], blood: RegionKinetics, name: str, blood_pool_ml: float, marrow_ml: float
+) -> RegionKinetics:
+    """A region whose concentration is a fixed ratio of the blood pool's (same curve shape)."""
+    ratio = float(value_of(entry["blood_borne"]["marrow_to_blood_ratio"]))
+    if not (blood_pool_ml > 0 and marrow_ml > 0):
+        raise ValidationError("blood_pool_ml", (blood_pool_ml, marrow_ml), "volumes must be > 0")
+    return replace(blood.scaled(ratio * marrow_ml / blood_pool_ml), name=name)
+
+
 def default_kinetics() -> dict[str, RegionKinetics]:
-    """Nominal 177Lu-NeoB curves of the normal-organ regions (``kinetics_lu177_neob.yaml``)."""
+    """Nominal 177Lu-NeoB curves of the normal-organ regions (``kinetics_lu177_neob.yaml``).
+
+    Blood-borne regions (red marrow) use the reference female's blood-pool and marrow volumes.
+    """
     data = load_data("kinetics_lu177_neob.yaml")
-    return {name: _curve(name, entry) for name, entry in data["regions"].items()}
+    out = {
+        name: _curve(name, entry)
+        for name, entry in data["regions"].items()
+        if "blood_borne" not in entry
+    }
+    blood_ml, marrow_ml = _reference_volumes_ml()
+    for name, entry in data["regions"].items():
+        if "blood_borne" in entry:
+            blood = out[entry["blood_borne"]["region"]]
+            out[name] = _blood_borne(entry, blood, name, blood_ml, marrow_ml)
+    return {name: out[name] for name in data["regions"]}
 
 
 def sample_kinetics(
@@ -208,6 +244,8 @@ def sample_kinetics(
     seed: int | None,
     variability: bool = True,
     region_masses_g: dict[str, float] | None = None,
+    blood_pool_ml: float | None = None,
+    red_marrow_ml: float | None = None,
 ) -> PatientKinetics:
     """Draw one patient's kinetics: normal organs plus one curve per tumour.
 
@@ -223,6 +261,10 @@ def sample_kinetics(
     region_masses_g : dict of str to float, optional
         Patient's mass of kinetic regions marked ``mass_scaled`` in the data file (e.g. the
         breasts, 500 g female / 25 g male): their fractions scale with mass / reference mass.
+    blood_pool_ml, red_marrow_ml : float, optional
+        The patient's blood-pool (heart) volume and whole-body red-marrow volume; a
+        blood-borne region (red marrow) follows the drawn blood-pool curve at RMBLR × these
+        volumes' ratio (default: the reference female's).
 
     Returns
     -------
@@ -264,6 +306,19 @@ def sample_kinetics(
             up,
         )
         draws[name] = {"fraction": mf, "half_life": mt}
+    ref_blood, ref_marrow = _reference_volumes_ml()
+    for name, entry in data["regions"].items():
+        if "blood_borne" in entry:
+            # drawn above only to keep the random stream of the regions after it
+            source = entry["blood_borne"]["region"]
+            regions[name] = _blood_borne(
+                entry,
+                regions[source],
+                name,
+                blood_pool_ml or ref_blood,
+                red_marrow_ml or ref_marrow,
+            )
+            draws[name] = dict(draws[source])
     pk = PatientKinetics(get_nuclide(str(data["nuclide"])).name, regions, seed, draws)
     # biological retention (no decay) must never exceed the injected activity
     grid = np.concatenate([[0.0], np.geomspace(0.01, 5000.0, 400)])

@@ -143,6 +143,15 @@ class VirtualPatient:
             for n, k in self.kinetics.regions.items()
         }
 
+    def blood_bq_per_ml(self, times_h: Sequence[float] | F64) -> F64:
+        """True blood activity concentration (Bq/mL) at ``times_h``: the blood pool (heart).
+
+        What well-counter blood samples would read (no measurement noise is added).
+        """
+        heart = self.region_activity_bq(times_h)["heart"]
+        out: F64 = heart / self.anatomy.region_volumes_ml()["heart"]
+        return out
+
     def truth(self) -> dict[str, Any]:
         """JSON-ready ground truth: regions, masses, kinetics, TIAs, sessions and motion."""
         masses = self.anatomy.region_masses_g()
@@ -352,8 +361,20 @@ def make_patient(
     tumour_ml = {r.name: anatomy.region_volumes_ml()[r.name] for r in anatomy.tumours}
     targets = {r.name: r.target_mass_g or 0.0 for r in anatomy.regions}
     breasts_g = targets.get("breast_left", 0.0) + targets.get("breast_right", 0.0)
+    # the red marrow is blood-borne: its curve follows the blood pool (heart) per mL
+    rm_entry = load_data("kinetics_lu177_neob.yaml")["regions"]["red_marrow"]["blood_borne"]
+    rm_ml = (
+        float(load_data("anatomy.yaml")["masses_g"]["red_marrow"][anatomy.size.sex])
+        * anatomy.size.organ_mass_factor
+        / float(value_of(rm_entry["marrow_density_g_cm3"]))
+    )
     kinetics = sample_kinetics(
-        tumour_ml, seed=s_kin, variability=variability, region_masses_g={"breasts": breasts_g}
+        tumour_ml,
+        seed=s_kin,
+        variability=variability,
+        region_masses_g={"breasts": breasts_g},
+        blood_pool_ml=anatomy.region_volumes_ml()["heart"],
+        red_marrow_ml=rm_ml,
     )
     shares = _label_shares(anatomy, kinetics)
     say("kinetics")

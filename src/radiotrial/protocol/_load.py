@@ -43,7 +43,11 @@ def _describe(loc: tuple[int | str, ...], value: Any) -> tuple[str, Any]:
     field = ".".join(str(p) for p in loc) or "<root>"
     if isinstance(value, dict):
         ident = value.get("id") or value.get("organ") or value.get("level")
-        return (f"{field} ({ident})" if ident is not None else field), ...
+        named = f"{field} ({ident})" if ident is not None else field
+        number = value.get("value")  # a {value, unit, source} entry: show its number
+        if isinstance(number, int | float) and not isinstance(number, bool):
+            return named, number
+        return named, ...
     if isinstance(value, int | float | str | bool) or value is None:
         return field, value
     return field, ...

@@ -1,8 +1,12 @@
 """Pydantic models of a trial protocol.
 
 Every number carries its provenance: numeric fields live in objects with a ``source`` (and an
-``assumption`` flag where no primary source was read). Cross-field rules (DLT window within the
-cycle interval, increasing dose levels, units of the right dimension) are checked at load time.
+``assumption`` flag where no primary source was read). Each kind of quantity has its own rule:
+every number is finite; durations (:class:`Duration`) are > 0 in a time unit; counts
+(:class:`Count`) are whole numbers ≥ 1 without a unit; α/β (:class:`PositiveDose`) is > 0 in a
+dose unit; eligibility thresholds lie in the variable's physical range (``data/variables.yaml``);
+organ limits are > 0 or null. Cross-field rules (DLT window within the cycle interval, increasing
+dose levels, units of the right dimension) are checked at load time.
 """
 
 from __future__ import annotations
@@ -11,22 +15,25 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from radiotrial.errors import UnitError
+from radiotrial.errors import NuclideError, UnitError
 from radiotrial.nuclides import normalise_name
-from radiotrial.protocol._variables import variable_catalogue
+from radiotrial.protocol._variables import Variable, variable_catalogue
 from radiotrial.units import Dimension, convert, dimension_of, known_units
 
 __all__ = [
     "Contact",
+    "Count",
     "Criterion",
     "DltDefinition",
     "DltRule",
     "DoseLevel",
     "DoseLevels",
+    "Duration",
     "Eligibility",
     "Escalation",
     "ImagingSchedule",
     "OrganLimit",
+    "PositiveDose",
     "Protocol",
     "Radiopharmaceutical",
     "ScreeningTest",
@@ -37,6 +44,8 @@ __all__ = [
 
 Text = Annotated[str, Field(min_length=1)]
 Language = Literal["zh", "en"]
+#: Every number in a protocol is finite: NaN slips past every comparison, inf past every limit.
+Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 
 def _both_languages() -> list[Language]:
@@ -50,12 +59,20 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+def _dimension(unit: str) -> Dimension:
+    """The unit's dimension; an unknown unit is refused with the valid symbols (said once)."""
+    try:
+        return dimension_of(unit)
+    except UnitError as exc:
+        raise ValueError(exc.reason) from None
+
+
 def _check_unit(unit: str, expected: Dimension | tuple[Dimension, ...], what: str) -> str:
     dims = (expected,) if isinstance(expected, str) else expected
     try:
         dim = dimension_of(unit)
-    except UnitError as exc:
-        raise ValueError(f"unknown unit {unit!r} for {what}") from exc
+    except UnitError:
+        raise ValueError(f"unknown unit {unit!r} for {what}") from None
     if dim not in dims:
         valid = [u for d in dims for u in known_units(d)]
         raise ValueError(
@@ -66,9 +83,9 @@ def _check_unit(unit: str, expected: Dimension | tuple[Dimension, ...], what: st
 
 
 class Sourced(_Model):
-    """A number with its unit, source and assumption flag."""
+    """A finite number with its unit, source and assumption flag."""
 
-    value: float
+    value: Finite
     unit: str | None = None
     source: SourceText
     assumption: bool = False
@@ -78,7 +95,7 @@ class Sourced(_Model):
     @classmethod
     def _known_unit(cls, unit: str | None) -> str | None:
         if unit is not None:
-            dimension_of(unit)  # raises UnitError (a ValueError) with the list of valid units
+            _dimension(unit)
         return unit
 
     def to(self, unit: str) -> float:
@@ -92,6 +109,40 @@ class Sourced(_Model):
         if self.unit is None:
             raise ValueError(f"{what} needs a unit of dimension {dimension}")
         _check_unit(self.unit, dimension, what)
+        return self
+
+
+class Duration(Sourced):
+    """A time span (DLT window, cycle interval, screening window, repair time): > 0, time unit."""
+
+    @model_validator(mode="after")
+    def _positive_time(self) -> Self:
+        self.require("time", "a duration")
+        if not self.value > 0:
+            raise ValueError(f"a duration must be > 0, got {self.value:g} {self.unit}")
+        return self
+
+
+class Count(Sourced):
+    """A number of things (cycles): a whole number ≥ 1 and no unit."""
+
+    @model_validator(mode="after")
+    def _whole(self) -> Self:
+        if self.unit is not None:
+            raise ValueError(f"a count takes no unit, got unit {self.unit!r}")
+        if self.value < 1 or self.value != int(self.value):
+            raise ValueError(f"a count must be a whole number >= 1, got {self.value:g}")
+        return self
+
+
+class PositiveDose(Sourced):
+    """An absorbed-dose parameter that must be > 0 (α/β of the linear-quadratic model)."""
+
+    @model_validator(mode="after")
+    def _positive_dose(self) -> Self:
+        self.require("absorbed_dose", "this parameter")
+        if not self.value > 0:
+            raise ValueError(f"must be > 0 Gy, got {self.value:g} {self.unit}")
         return self
 
 
@@ -115,12 +166,17 @@ class Radiopharmaceutical(_Model):
     @field_validator("nuclide")
     @classmethod
     def _icrp107(cls, value: str) -> str:
-        return normalise_name(value)
+        try:
+            return normalise_name(value)
+        except NuclideError:  # a KeyError, which pydantic would not report as a field error
+            raise ValueError(
+                "not an ICRP-107 nuclide (expected e.g. 'Lu-177', 'Y-90', 'I-131')"
+            ) from None
 
 
 class DoseLevel(_Model):
     level: Annotated[int, Field(ge=1)]
-    activity: Annotated[float, Field(gt=0)]
+    activity: Annotated[Finite, Field(gt=0)]
     label: str | None = None
 
 
@@ -166,15 +222,8 @@ class DoseLevels(_Model):
 class Treatment(_Model):
     """Cycles and their spacing."""
 
-    max_cycles: Sourced
-    cycle_interval: Sourced
-
-    @model_validator(mode="after")
-    def _units(self) -> Self:
-        self.cycle_interval.require("time", "treatment.cycle_interval")
-        if self.max_cycles.value < 1 or self.max_cycles.value != int(self.max_cycles.value):
-            raise ValueError(f"max_cycles must be a whole number ≥ 1, got {self.max_cycles.value}")
-        return self
+    max_cycles: Count
+    cycle_interval: Duration
 
 
 class DltRule(_Model):
@@ -184,7 +233,7 @@ class DltRule(_Model):
     category: Literal["haematologic", "non_haematologic", "any"]
     min_grade: Annotated[int, Field(ge=1, le=5)]
     attribution: list[Literal["unrelated", "unlikely", "possible", "probable", "definite"]]
-    min_duration_days: Annotated[float, Field(ge=0)] | None = None
+    min_duration_days: Annotated[Finite, Field(ge=0)] | None = None
     terms: list[str] = Field(default_factory=list)
     text: Text
     source: SourceText
@@ -194,14 +243,11 @@ class DltRule(_Model):
 class DltDefinition(_Model):
     """DLT window and definition."""
 
-    window: Sourced
-    evaluated_cycles: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [1])
+    window: Duration
+    evaluated_cycles: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1)] = Field(
+        default_factory=lambda: [1]
+    )
     rules: Annotated[list[DltRule], Field(min_length=1)]
-
-    @model_validator(mode="after")
-    def _units(self) -> Self:
-        self.window.require("time", "dlt.window")
-        return self
 
 
 class Escalation(_Model):
@@ -214,16 +260,25 @@ class Escalation(_Model):
     cohort_size: Annotated[int, Field(ge=1, le=12)]
     max_sample_size: Annotated[int, Field(ge=1)]
     source: SourceText
+    assumption: bool = False
 
     @model_validator(mode="after")
     def _target(self) -> Self:
         rate = self.target_dlt_rate
-        value = rate.to("1") if rate.unit else rate.value
+        if rate.unit is not None:
+            rate.require("fraction", "target_dlt_rate")
+        value = self.target_fraction
         if not 0.05 < value < 0.6:
-            raise ValueError(f"target_dlt_rate must lie in (0.05, 0.6), got {value}")
+            raise ValueError(f"target_dlt_rate must lie in (0.05, 0.6), got {value:g}")
         if self.max_sample_size < self.cohort_size:
             raise ValueError("max_sample_size must be at least one cohort")
         return self
+
+    @property
+    def target_fraction(self) -> float:
+        """The target DLT rate as a fraction (30 % → 0.3; a unitless value is a fraction)."""
+        rate = self.target_dlt_rate
+        return float(rate.to("1") if rate.unit else rate.value)
 
 
 class OrganLimit(_Model):
@@ -231,7 +286,7 @@ class OrganLimit(_Model):
 
     organ: Text
     quantity: Literal["absorbed_dose", "bed"]
-    limit: Annotated[float, Field(gt=0)] | None
+    limit: Annotated[Finite, Field(gt=0)] | None
     unit: str
     cumulative: bool = True
     condition: str | None = None
@@ -253,14 +308,26 @@ class OrganLimit(_Model):
 class TissueRadiobiology(_Model):
     """Linear-quadratic parameters of one tissue (override the packaged defaults)."""
 
-    alpha_beta: Sourced
-    t_repair: Sourced
+    alpha_beta: PositiveDose
+    t_repair: Duration
 
-    @model_validator(mode="after")
-    def _units(self) -> Self:
-        self.alpha_beta.require("absorbed_dose", "alpha_beta")
-        self.t_repair.require("time", "t_repair")
-        return self
+
+def _check_range(var: Variable, threshold: float, unit: str | None) -> None:
+    """Refuse a threshold outside the variable's physical range (``data/variables.yaml``)."""
+    lo, hi = var.range_min, var.range_max
+    value = (
+        threshold
+        if unit is None or var.range_unit is None
+        else convert(threshold, unit, var.range_unit)
+    )
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        shown = f"{threshold:g}" + (f" {unit}" if unit else "")
+        ends = f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
+        where = f" {var.range_unit}" if var.range_unit else ""
+        raise ValueError(
+            f"threshold {shown} is outside the physical range of {var.name} {ends}{where} "
+            f"({var.range_source})"
+        )
 
 
 Operator = Literal[
@@ -281,7 +348,7 @@ class Criterion(_Model):
     text: Text
     variable: Text
     operator: Operator
-    threshold: float | str | bool | list[str] | None = None
+    threshold: Finite | str | bool | list[str] | None = None
     unit: str | None = None
     when: str | None = None
     unless: str | None = None
@@ -312,6 +379,10 @@ class Criterion(_Model):
             if not isinstance(self.threshold, int | float) or self.unit is None:
                 raise ValueError(f"operator {op} needs a numeric threshold with a time unit")
             _check_unit(self.unit, "time", f"criterion {self.id}")
+            if not self.threshold > 0:
+                raise ValueError(
+                    f"threshold {self.threshold:g} {self.unit}: a duration must be > 0"
+                )
             return self
         if op in ("in", "not_in"):
             if var.kind != "categorical" or not isinstance(self.threshold, list):
@@ -328,9 +399,11 @@ class Criterion(_Model):
                     f"{self.variable} threshold needs a unit of dimension {var.dimension}"
                 )
             _check_unit(self.unit, var.dimension, f"variable {self.variable!r}")
+            _check_range(var, float(self.threshold), self.unit)
         elif var.kind == "score":
             if not isinstance(self.threshold, int | float) or self.unit is not None:
                 raise ValueError(f"{self.variable} is a unitless score: give a number and no unit")
+            _check_range(var, float(self.threshold), None)
         elif var.kind == "categorical":
             if op not in ("==", "!=") or self.threshold not in var.categories:
                 raise ValueError(
@@ -359,12 +432,11 @@ class ScreeningTest(_Model):
 
     id: Text
     name: Text
-    window: Sourced
+    window: Duration
     variables: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        self.window.require("time", f"screening_tests[{self.id}].window")
         unknown = [v for v in self.variables if v not in variable_catalogue()]
         if unknown:
             raise ValueError(f"unknown variables {unknown} in screening test {self.id}")
@@ -374,7 +446,7 @@ class ScreeningTest(_Model):
 class ImagingSchedule(_Model):
     """Post-injection SPECT/CT time points for dosimetry."""
 
-    timepoints: list[Annotated[float, Field(gt=0)]]
+    timepoints: Annotated[list[Annotated[Finite, Field(gt=0)]], Field(min_length=1)]
     unit: str
     modality: Text
     source: SourceText
@@ -409,12 +481,7 @@ class Contact(_Model):
 
 
 class Retention(_Model):
-    prescreen_contact_data: Sourced
-
-    @model_validator(mode="after")
-    def _units(self) -> Self:
-        self.prescreen_contact_data.require("time", "retention.prescreen_contact_data")
-        return self
+    prescreen_contact_data: Duration
 
 
 class Protocol(_Model):

@@ -20,26 +20,39 @@ VariableKind = Literal["numeric", "score", "categorical", "boolean", "date"]
 
 @dataclass(frozen=True, slots=True)
 class Variable:
-    """One patient-record variable: name, kind, physical dimension and description."""
+    """One patient-record variable: name, kind, physical dimension and description.
+
+    ``range_min``/``range_max`` bound the physical range (in ``range_unit``; ``None`` =
+    unbounded), ``range_source`` says why.
+    """
 
     name: str
     kind: VariableKind
     dimension: Dimension | None
     description: str
     categories: tuple[str, ...] = ()
+    range_min: float | None = None
+    range_max: float | None = None
+    range_unit: str | None = None
+    range_source: str | None = None
 
 
 @cache
 def variable_catalogue() -> dict[str, Variable]:
     """Load ``data/variables.yaml`` (package data) into :class:`Variable` records."""
     raw = load_yaml("variables.yaml")
-    return {
-        name: Variable(
+    out = {}
+    for name, spec in raw["variables"].items():
+        rng = spec.get("range", {})
+        out[name] = Variable(
             name=name,
             kind=spec["kind"],
             dimension=spec.get("dimension"),
             description=spec["description"],
             categories=tuple(spec.get("categories", ())),
+            range_min=None if rng.get("min") is None else float(rng["min"]),
+            range_max=None if rng.get("max") is None else float(rng["max"]),
+            range_unit=rng.get("unit"),
+            range_source=rng.get("source"),
         )
-        for name, spec in raw["variables"].items()
-    }
+    return out

@@ -890,7 +890,7 @@ class _Seeder:
             out = [_Target(k, float(v[0])) for k, v in pop["organs"].items()]
             out.append(_Target("red_marrow", float(pop["red_marrow"]["value"][0])))
             return out
-        from radiotrial.dosimetry import run_dosimetry, study_from_virtual_patient
+        from radiotrial.dosimetry import planning_marrow, run_dosimetry, study_from_virtual_patient
         from radiotrial.phantom import make_patient
 
         self.say(f"dosimetry of {code} (virtual patient, {self._voxel_mm():g} mm grid)")
@@ -913,7 +913,7 @@ class _Seeder:
             for r in result.regions
             if r.name in keep or r.kind == "tumour"
         ]
-        marrow = next((m for m in result.marrow if m.method == "image"), None)
+        marrow = planning_marrow(result.marrow)
         if marrow is not None:
             out.append(_Target("red_marrow", marrow.dose_gy / net_gbq))
         return out

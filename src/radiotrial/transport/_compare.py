@@ -11,11 +11,13 @@ from scipy import ndimage
 from radiotrial.transport._ct import ct_to_materials
 from radiotrial.transport._engines import DoseResult, compute_dose
 
-__all__ = ["compare_engines", "interface_masks"]
+__all__ = ["compare_engines", "format_comparison", "interface_masks", "main"]
 
 
 def interface_masks(ct_hu: npt.ArrayLike) -> dict[str, npt.NDArray[np.bool_]]:
     """Voxels on either side of lung/soft-tissue and bone/soft-tissue boundaries.
+
+    "Soft tissue" here is every soft class of the HU calibration (soft tissue, adipose, water).
 
     Returns masks ``lung_at_interface`` (lung voxels with a soft-tissue face neighbour),
     ``tissue_at_lung``, ``bone_at_interface`` and ``tissue_at_bone``, from the HU calibration.
@@ -24,7 +26,7 @@ def interface_masks(ct_hu: npt.ArrayLike) -> dict[str, npt.NDArray[np.bool_]]:
     names = np.array([m.name for m in mats])[idx]
     lung = names == "lung"
     bone = names == "bone"
-    tissue = np.isin(names, ["soft-tissue", "adipose"])
+    tissue = np.isin(names, ["soft-tissue", "adipose", "water"])
     grow = ndimage.generate_binary_structure(3, 1)
     return {
         "lung_at_interface": lung & ndimage.binary_dilation(tissue, grow),
@@ -91,3 +93,75 @@ def compare_engines(
         for r in results["mc"].region_mean_gy
     }
     return {"results": results, "interfaces": interfaces, "regions": regions}
+
+
+def format_comparison(summary: dict[str, Any], region_names: dict[int, str] | None = None) -> str:
+    """Markdown tables of a :func:`compare_engines` summary: ratios to the MC dose.
+
+    One row per region (MC mean dose, LED/MC, kernel/MC with the MC relative standard error)
+    and one per interface set (voxels, LED/MC, kernel/MC, photon share of the MC dose).
+    """
+    names = region_names or {}
+    mc = summary["results"]["mc"]
+    lines = [
+        "| region | MC dose (Gy) | MC rel. SE | LED/MC | kernel/MC |",
+        "|---|---|---|---|---|",
+    ]
+    for r, row in summary["regions"].items():
+        se = mc.region_uncertainty_gy.get(r, float("nan")) / row["mc"]
+        lines.append(
+            f"| {names.get(r, str(r))} | {row['mc']:.4g} | {se:.1%} | "
+            f"{row['led'] / row['mc']:.2f} | {row['kernel'] / row['mc']:.2f} |"
+        )
+    lines += [
+        "",
+        "| interface set | voxels | LED/MC | kernel/MC | MC photon share |",
+        "|---|---|---|---|---|",
+    ]
+    for name, row in summary["interfaces"].items():
+        lines.append(
+            f"| {name} | {int(row['voxels'])} | {row['led'] / row['mc']:.2f} | "
+            f"{row['kernel'] / row['mc']:.2f} | {row['mc_photon_fraction']:.0%} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Regenerate the virtual-patient engine comparison of docs/dosimetry-methods.md.
+
+    ``python -m radiotrial.transport._compare [--histories N] [--seed S] [--spacing-mm H]``
+    builds the female virtual patient (``radiotrial.phantom.make_patient``, seed 1, no image
+    noise, 177Lu-NeoB TIA), runs the three engines and prints the tables.
+    """
+    import argparse
+
+    from radiotrial.phantom import make_patient
+
+    ap = argparse.ArgumentParser(prog="python -m radiotrial.transport._compare")
+    ap.add_argument("--histories", type=int, default=4_000_000)
+    ap.add_argument("--seed", type=int, default=1, help="patient and Monte Carlo seed")
+    ap.add_argument("--spacing-mm", type=float, default=4.8)
+    ap.add_argument("--sex", choices=["female", "male"], default="female")
+    args = ap.parse_args(argv)
+    p = make_patient(
+        seed=args.seed, sex=args.sex, time_points_h=[24], spacing_mm=args.spacing_mm, noise=False
+    )
+    summary = compare_engines(
+        p.tia_voxel,
+        nuclide="Lu-177",
+        ct_hu=p.anatomy.ct,
+        labels=p.anatomy.labels,
+        n_histories=args.histories,
+        seed=args.seed,
+    )
+    names = {r.label: r.name for r in p.anatomy.regions}
+    print(
+        f"virtual patient ({args.sex}, seed {args.seed}, {args.spacing_mm:g} mm), Lu-177, "
+        f"{args.histories} MC histories"
+    )
+    print(format_comparison(summary, names))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -8,13 +8,19 @@ regenerated with ``python -m radiotrial.transport._electron_mc``.
 
 Notes
 -----
-Class I condensed history with continuous slowing down:
+Class II condensed history (Berger 1963): soft collisions are continuous, hard ones explicit.
 
-* Energy loss: CSDA along the path, from the Bethe collision + approximate radiative stopping
-  power (:mod:`radiotrial.transport._stopping`). A step of length s takes the electron from range
-  R to R − s exactly (range-table inversion). The radiative part of the loss escapes (it is not
-  deposited): the kernel integrates to 1 − Y_rad. Energy-loss straggling and secondary electrons
-  (δ rays) are not simulated (CSDA), so the kernel ends at ξ ≈ 1 instead of extending to ~1.1.
+* Energy loss: collisions that transfer more than W_c to an atomic electron are sampled from
+  the Møller cross section (free electrons, binding neglected; W_c = 10 keV, or T₀/10 for
+  T₀ < 100 keV); each one removes W from the electron, turns it by the binary-collision angle
+  and starts a δ ray of energy W that is transported the same way. Everything softer is
+  continuous, from the restricted collision stopping power L_Δ (ICRU 37) plus an approximate
+  radiative stopping power (:mod:`radiotrial.transport._stopping`): a step of s g/cm² takes the
+  electron from restricted range R to R − s exactly (range-table inversion). The radiative part
+  of the loss escapes (it is not deposited): the kernel integrates to 1 − Y_rad. The hard
+  collisions give the energy-loss and range straggling that a CSDA model lacks, so kernels reach
+  beyond R_CSDA (to ~1.2 R_CSDA) as Berger's (1973) do; soft-collision straggling below W_c is
+  neglected.
 * Elastic scattering: screened Rutherford cross section with Molière's screening parameter
   A = ¼(α Z^{1/3} mc² / 0.885 pc)² (1.13 + 3.76 (αZ/β)²), Z(Z+1) to include atomic electrons. The
   transport mean free path λ₁ follows analytically,
@@ -24,11 +30,14 @@ Class I condensed history with continuous slowing down:
   exact first moment (the "MW" model of Fernández-Varea et al. 1993). Lateral displacement uses
   the random-hinge method (Kawrakow & Bielajew 1998 / PENELOPE); energy lost in the step is
   deposited at the hinge.
-* Steps: s = f · R(T) (f = 0.03 by default); tracking stops at T_cut = max(1 keV, 0.02 T₀) and the
-  residual energy is deposited at the end point.
+* Steps: s = f · R(T) (f = 0.03 by default), cut short at the next hard collision (sampled
+  from the cross section at the start of the step); tracking stops at
+  T_cut = max(1 keV, 0.02 T₀) and the residual energy is deposited at the end point.
 
 References
 ----------
+M. J. Berger, "Monte Carlo calculation of the penetration and diffusion of fast charged
+particles", in Methods in Computational Physics vol. 1 (Academic Press, 1963), pp. 135–215.
 M. J. Berger, "Improved point kernels for electron and beta-ray dosimetry", NBSIR 73-107 (1973).
 J. M. Fernández-Varea, R. Mayol, J. Baró, F. Salvat, NIM B 73, 447 (1993).
 doi:10.1016/0168-583X(93)95827-R
@@ -56,11 +65,13 @@ from radiotrial.transport._mc_sampling import (
     voxel_of,
 )
 from radiotrial.transport._rng import new_state, uniform
-from radiotrial.transport._stopping import ELECTRON_REST_MEV, range_table
+from radiotrial.transport._stopping import ELECTRON_REST_MEV, moller_cross_section, range_table
 
 __all__ = ["XI_EDGES", "scaled_kernel_mc", "transport_mean_free_path_g_cm2"]
 
-XI_EDGES = np.linspace(0.0, 1.2, 241)
+XI_EDGES = np.linspace(0.0, 1.5, 301)
+DELTA_CUT_MEV = 0.01  # Møller threshold W_c for T₀ ≥ 100 keV (T₀/10 below)
+_STACK = 64  # δ rays pending per history (overflow is deposited on the spot)
 _ALPHA = float(const.fine_structure)
 _RE_CM = float(const.physical_constants["classical electron radius"][0]) * 100.0
 
@@ -171,18 +182,48 @@ def _uniform(
     return float(grid[0]), float(1.0 / (grid[1] - grid[0])), np.interp(grid, x, y)
 
 
+@nb.njit(cache=True, inline="always")
+def _moller_transfer(
+    t: float, w_cut: float, st: npt.NDArray[np.uint64]
+) -> float:  # pragma: no cover
+    """Energy W (W_c < W ≤ T/2) given to the atomic electron in a hard Møller collision.
+
+    ε = W/T is drawn ∝ 1/ε² on [k, ½] (k = W_c/T) and kept with probability F(ε)/F_max,
+    F = 1 + (ε/(1−ε))² + (τ/(τ+1))² ε² − (2τ+1)/(τ+1)² · ε/(1−ε) ≤ 2 + (τ/(τ+1))²/4.
+    """
+    tau = t / ELECTRON_REST_MEV
+    g2 = (tau / (tau + 1.0)) ** 2
+    b = (2.0 * tau + 1.0) / (tau + 1.0) ** 2
+    k = w_cut / t
+    f_max = 2.0 + 0.25 * g2
+    while True:
+        eps = k / (1.0 - uniform(st) * (1.0 - 2.0 * k))
+        q = eps / (1.0 - eps)
+        if uniform(st) * f_max <= 1.0 + q * q + g2 * eps * eps - b * q:
+            return eps * t
+
+
+@nb.njit(cache=True, inline="always")
+def _binary_cosines(t: float, w: float) -> tuple[float, float]:  # pragma: no cover
+    """Polar-angle cosines of the scattered electron (T − W) and of the δ ray (W)."""
+    m2 = 2.0 * ELECTRON_REST_MEV
+    tp = t - w
+    return math.sqrt(tp * (t + m2) / (t * (tp + m2))), math.sqrt(w * (t + m2) / (t * (w + m2)))
+
+
 @nb.njit(cache=True, parallel=True)
 def _simulate(  # pragma: no cover - numba
     t0: float,
     n: int,
     n_batches: int,
     seed: int,
-    ln_e: npt.NDArray[np.float64],
-    ln_r: npt.NDArray[np.float64],
     e0: float,
     ie: float,
+    ln_r: npt.NDArray[np.float64],
     colfrac: npt.NDArray[np.float64],
     ln_lam1: npt.NDArray[np.float64],
+    sigma_hard: npt.NDArray[np.float64],
+    w_cut: float,
     r0g: float,
     ir: float,
     ln_e_of_r: npt.NDArray[np.float64],
@@ -192,53 +233,121 @@ def _simulate(  # pragma: no cover - numba
     g_max: float,
     step_frac: float,
     cut_frac: float,
+    r_scale: float,
     xi_edges: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float64]:
     nbins = xi_edges.shape[0] - 1
     dxi = xi_edges[1] - xi_edges[0]
     out = np.zeros((n_batches, nbins + 1))  # last column: beyond the grid
     per = n // n_batches
-    r0 = math.exp(np.interp(math.log(t0), ln_e, ln_r))
     t_cut = max(1e-3, cut_frac * t0)
-    r_cut = math.exp(np.interp(math.log(t_cut), ln_e, ln_r))
     for b in nb.prange(n_batches):
         st = new_state(seed, b)
         hist = out[b]
+        stack = np.empty((_STACK, 7))
         for _ in range(per):
-            x = 0.0
-            y = 0.0
-            z = 0.0
             u, v, w = isotropic(st)
-            r = r0
-            t = t0
-            while r > r_cut:
-                s = step_frac * r
-                if r - s < r_cut:
-                    s = r - r_cut
-                r_end = r - s
-                t_end, de, target = _csda_step(
-                    t, r_end, s, r0g, ir, ln_e_of_r, e0, ie, colfrac, ln_lam1
-                )
-                # random hinge
-                tau = uniform(st) * s
-                x += u * tau
-                y += v * tau
-                z += w * tau
-                rr = math.sqrt(x * x + y * y + z * z) / r0
-                k = int(rr / dxi)
-                hist[k if k < nbins else nbins] += de
-                cos_t = _wentzel_cos(target, g_max, g0, ig, ln_a_of_g, st)
-                u, v, w = rotate(u, v, w, cos_t, 2.0 * math.pi * uniform(st))
-                rest = s - tau
-                x += u * rest
-                y += v * rest
-                z += w * rest
-                r = r_end
-                t = t_end
-            rr = math.sqrt(x * x + y * y + z * z) / r0
-            k = int(rr / dxi)
-            hist[k if k < nbins else nbins] += t
+            stack[0, 0] = 0.0
+            stack[0, 1] = 0.0
+            stack[0, 2] = 0.0
+            stack[0, 3] = u
+            stack[0, 4] = v
+            stack[0, 5] = w
+            stack[0, 6] = t0
+            ns = 1
+            while ns > 0:
+                ns -= 1
+                x, y, z = stack[ns, 0], stack[ns, 1], stack[ns, 2]
+                u, v, w = stack[ns, 3], stack[ns, 4], stack[ns, 5]
+                t = stack[ns, 6]
+                while t > t_cut:
+                    r = math.exp(_lerp(math.log(t), e0, ie, ln_r))
+                    r_cut = math.exp(_lerp(math.log(t_cut), e0, ie, ln_r))
+                    s = step_frac * r
+                    if r - s < r_cut:
+                        s = r - r_cut
+                    sig = _lerp(math.log(t), e0, ie, sigma_hard)
+                    hard = False
+                    if sig > 0.0:
+                        s_hard = -math.log(uniform(st)) / sig
+                        if s_hard < s:
+                            s = s_hard
+                            hard = True
+                    t_end, de, target = _csda_step(
+                        t, r - s, s, r0g, ir, ln_e_of_r, e0, ie, colfrac, ln_lam1
+                    )
+                    # random hinge
+                    tau = uniform(st) * s
+                    x += u * tau
+                    y += v * tau
+                    z += w * tau
+                    k = int(math.sqrt(x * x + y * y + z * z) / r_scale / dxi)
+                    hist[k if k < nbins else nbins] += de
+                    cos_t = _wentzel_cos(target, g_max, g0, ig, ln_a_of_g, st)
+                    u, v, w = rotate(u, v, w, cos_t, 2.0 * math.pi * uniform(st))
+                    rest = s - tau
+                    x += u * rest
+                    y += v * rest
+                    z += w * rest
+                    t = t_end
+                    if not hard or t <= 2.0 * w_cut:
+                        if r - s <= r_cut * (1.0 + 1e-12):
+                            break
+                        continue
+                    wd = _moller_transfer(t, w_cut, st)
+                    cp, cd = _binary_cosines(t, wd)
+                    phi = 2.0 * math.pi * uniform(st)
+                    if wd > t_cut and ns < _STACK:
+                        ud, vd, wdd = rotate(u, v, w, cd, phi + math.pi)
+                        stack[ns, 0] = x
+                        stack[ns, 1] = y
+                        stack[ns, 2] = z
+                        stack[ns, 3] = ud
+                        stack[ns, 4] = vd
+                        stack[ns, 5] = wdd
+                        stack[ns, 6] = wd
+                        ns += 1
+                    else:
+                        k = int(math.sqrt(x * x + y * y + z * z) / r_scale / dxi)
+                        hist[k if k < nbins else nbins] += wd
+                    u, v, w = rotate(u, v, w, cp, phi)
+                    t -= wd
+                k = int(math.sqrt(x * x + y * y + z * z) / r_scale / dxi)
+                hist[k if k < nbins else nbins] += t
     return out
+
+
+def delta_cut_mev(t0_mev: float) -> float:
+    """Møller threshold W_c used for a primary of T₀: 10 keV, or T₀/10 below 100 keV."""
+    return float(min(DELTA_CUT_MEV, 0.1 * t0_mev))
+
+
+def _tables(material: Material, w_cut: float) -> tuple[Any, ...]:
+    """Restricted-range, scattering and hard-collision tables on uniform grids (g/cm²)."""
+    e, r, colfrac = range_table(material, w_cut)
+    lam1 = transport_mean_free_path_g_cm2(e, material)
+    sigma = moller_cross_section(e, material, w_cut)
+    ln_a, ln_g = _wentzel_table()
+    ln_e, ln_r = np.log(e), np.log(r)
+    e0, ie = float(ln_e[0]), float(1.0 / (ln_e[1] - ln_e[0]))
+    r0g, ir, ln_e_of_r = _uniform(ln_r, ln_e)
+    g0, ig, ln_a_of_g = _uniform(ln_g, ln_a, 8192)
+    return (
+        e0,
+        ie,
+        ln_r,
+        colfrac,
+        np.log(lam1),
+        sigma,
+        float(w_cut),
+        r0g,
+        ir,
+        ln_e_of_r,
+        g0,
+        ig,
+        ln_a_of_g,
+        float(np.exp(ln_g[-1])),
+    )
 
 
 def scaled_kernel_mc(
@@ -261,51 +370,36 @@ def scaled_kernel_mc(
     n_electrons, n_batches, seed : int
         Histories, statistical batches (for the uncertainty), seed of the reproducible stream.
     step_fraction : float
-        Step length as a fraction of the residual CSDA range.
+        Step length as a fraction of the residual (restricted) range.
 
     Returns
     -------
     dict
         ``xi_edges`` (M+1,), ``cumulative`` (M+1,) fraction of T₀ deposited within ξ,
-        ``cumulative_std`` (M+1,) its standard error (batch method), ``range_g_cm2`` R(T₀).
+        ``cumulative_std`` (M+1,) its standard error (batch method), ``range_g_cm2`` R_CSDA(T₀)
+        (the scale of ξ).
     """
-    e, r, colfrac = range_table(material)
-    lam1 = transport_mean_free_path_g_cm2(e, material)
-    ln_a, ln_g = _wentzel_table()
+    e, r_csda, _ = range_table(material)
+    r0 = float(np.exp(np.interp(np.log(t0_mev), np.log(e), np.log(r_csda))))
+    tab = _tables(material, delta_cut_mev(t0_mev))
     n_batches = max(2, int(n_batches))
     per = max(1, int(n_electrons) // n_batches)
-    ln_e, ln_r = np.log(e), np.log(r)
-    # the energy grid is log-uniform already; E(R) and A(G) are resampled on uniform grids
-    e0, ie = float(ln_e[0]), float(1.0 / (ln_e[1] - ln_e[0]))
-    r0g, ir, ln_e_of_r = _uniform(ln_r, ln_e)
-    g0, ig, ln_a_of_g = _uniform(ln_g, ln_a, 8192)
-    out = _simulate(
+    args: tuple[Any, ...] = (
         float(t0_mev),
         per * n_batches,
         n_batches,
         int(seed),
-        ln_e,
-        ln_r,
-        e0,
-        ie,
-        colfrac,
-        np.log(lam1),
-        r0g,
-        ir,
-        ln_e_of_r,
-        g0,
-        ig,
-        ln_a_of_g,
-        float(np.exp(ln_g[-1])),
+        *tab,
         float(step_fraction),
         0.02,
+        r0,
         XI_EDGES,
     )
+    out = np.asarray(_simulate(*args))
     frac = out / (per * float(t0_mev))  # per-batch energy fraction per bin
     cum_b = np.concatenate([np.zeros((n_batches, 1)), np.cumsum(frac[:, :-1], axis=1)], axis=1)
     cum = cum_b.mean(axis=0)
     std = cum_b.std(axis=0, ddof=1) / math.sqrt(n_batches)
-    r0 = float(np.exp(np.interp(np.log(t0_mev), np.log(e), np.log(r))))
     return {
         "xi_edges": XI_EDGES.copy(),
         "cumulative": cum,
@@ -343,14 +437,15 @@ def build_table(
         path = str(target)
     header = [
         "# radiotrial scaled electron dose point kernels in water (cumulative energy fraction)",
-        "# model: condensed-history MC, radiotrial.transport._electron_mc (Bethe CSDA,",
-        "#   Moliere-screened Rutherford transport mean free path, Wentzel MW, random hinge)",
+        "# model: class-II condensed-history MC, radiotrial.transport._electron_mc (Moller",
+        "#   delta rays above W_c, restricted Bethe stopping below, Moliere-screened Rutherford",
+        "#   transport mean free path, Wentzel MW angular model, random hinge)",
         f"# generated: {datetime.date.today().isoformat()}",
         f"# electrons/energy: {n_electrons}  seed: {seed}",
         "# regenerate: python -m radiotrial.transport._electron_mc",
         "# columns: energy_mev, then C(xi) at xi = "
         + " ".join(f"{x:g}" for x in XI_EDGES[[0, 1, -1]])
-        + f" ... ({XI_EDGES.size} edges, linspace 0..1.2)",
+        + f" ... ({XI_EDGES.size} edges, linspace 0..{XI_EDGES[-1]:g})",
     ]
     import os
     import tempfile
@@ -362,10 +457,6 @@ def build_table(
             fh.write(f"{t0:.6g}," + ",".join(f"{v:.6g}" for v in row) + "\n")
     os.replace(tmp, path)
     return table
-
-
-if __name__ == "__main__":  # pragma: no cover
-    build_table()
 
 
 @nb.njit(cache=True, parallel=True)
@@ -385,6 +476,8 @@ def _voxel_electrons(  # pragma: no cover - numba
     ln_r: npt.NDArray[np.float64],
     colfrac: npt.NDArray[np.float64],
     ln_lam1: npt.NDArray[np.float64],
+    sigma_hard: npt.NDArray[np.float64],
+    w_cut: float,
     r0g: float,
     ir: float,
     ln_e_of_r: npt.NDArray[np.float64],
@@ -407,80 +500,103 @@ def _voxel_electrons(  # pragma: no cover - numba
     for bi in nb.prange(nbt):
         st = new_state(seed, batch_ids[bi])
         edep = out[bi]
+        stack = np.empty((_STACK, 7))
         for i in range(per):
             # stratified source (see radiotrial.transport._photon_tle): slice i of `per`
             target = (i + uniform(st)) / per * src_cdf[src_cdf.shape[0] - 1]
             vox, _, _, _, z, y, x = source_voxel(src_cdf, src_index, target, ny, nx, h_cm, st)
             t = sample_line(comp_cdf, comp_e, st)
             u, v, w = isotropic(st)
-            alive = True
-            while alive:
-                rho = float(dens[vox])
-                if rho < 1e-4:
-                    rho = 1e-4
-                if t <= 1e-3:
-                    edep[vox] += t
-                    break
-                rg = math.exp(_lerp(math.log(t), e0, ie, ln_r))
-                if rg < cut_cm * rho:  # residual range below the cut: deposit here
-                    edep[vox] += t
-                    break
-                sg = step_frac * rg
-                if sg > max_step_cm * rho:  # never step more than half a voxel
-                    sg = max_step_cm * rho
-                if rg - sg < 1e-9:
-                    sg = rg - 1e-9
-                t_end, de, target = _csda_step(
-                    t, rg - sg, sg, r0g, ir, ln_e_of_r, e0, ie, colfrac, ln_lam1
-                )
-                s = sg / rho  # geometric length at the density of the current voxel
-                tau = uniform(st) * s
-                x += u * tau
-                y += v * tau
-                z += w * tau
-                if outside(z, y, x, lz, ly, lx):
-                    break
+            stack[0, 0] = z
+            stack[0, 1] = y
+            stack[0, 2] = x
+            stack[0, 3] = u
+            stack[0, 4] = v
+            stack[0, 5] = w
+            stack[0, 6] = t
+            ns = 1
+            while ns > 0:
+                ns -= 1
+                z, y, x = stack[ns, 0], stack[ns, 1], stack[ns, 2]
+                u, v, w = stack[ns, 3], stack[ns, 4], stack[ns, 5]
+                t = stack[ns, 6]
                 vox = voxel_of(z, y, x, h_cm, nz, ny, nx)
-                edep[vox] += de
-                cos_t = _wentzel_cos(target, g_max, g0, ig, ln_a_of_g, st)
-                u, v, w = rotate(u, v, w, cos_t, 2.0 * math.pi * uniform(st))
-                rest = s - tau
-                x += u * rest
-                y += v * rest
-                z += w * rest
-                if outside(z, y, x, lz, ly, lx):
-                    alive = False
-                    break
-                vox = voxel_of(z, y, x, h_cm, nz, ny, nx)
-                t = t_end
+                while True:
+                    rho = float(dens[vox])
+                    if rho < 1e-4:
+                        rho = 1e-4
+                    if t <= 1e-3:
+                        edep[vox] += t
+                        break
+                    rg = math.exp(_lerp(math.log(t), e0, ie, ln_r))
+                    if rg < cut_cm * rho:  # residual range below the cut: deposit here
+                        edep[vox] += t
+                        break
+                    sg = step_frac * rg
+                    if sg > max_step_cm * rho:  # never step more than half a voxel
+                        sg = max_step_cm * rho
+                    if rg - sg < 1e-9:
+                        sg = rg - 1e-9
+                    sig = _lerp(math.log(t), e0, ie, sigma_hard)
+                    hard = False
+                    if sig > 0.0:
+                        s_hard = -math.log(uniform(st)) / sig
+                        if s_hard < sg:
+                            sg = s_hard
+                            hard = True
+                    t_end, de, target = _csda_step(
+                        t, rg - sg, sg, r0g, ir, ln_e_of_r, e0, ie, colfrac, ln_lam1
+                    )
+                    s = sg / rho  # geometric length at the density of the current voxel
+                    tau = uniform(st) * s
+                    x += u * tau
+                    y += v * tau
+                    z += w * tau
+                    if outside(z, y, x, lz, ly, lx):
+                        break
+                    vox = voxel_of(z, y, x, h_cm, nz, ny, nx)
+                    edep[vox] += de
+                    cos_t = _wentzel_cos(target, g_max, g0, ig, ln_a_of_g, st)
+                    u, v, w = rotate(u, v, w, cos_t, 2.0 * math.pi * uniform(st))
+                    rest = s - tau
+                    x += u * rest
+                    y += v * rest
+                    z += w * rest
+                    if outside(z, y, x, lz, ly, lx):
+                        break
+                    vox = voxel_of(z, y, x, h_cm, nz, ny, nx)
+                    t = t_end
+                    if hard and t > 2.0 * w_cut:
+                        wd = _moller_transfer(t, w_cut, st)
+                        cp, cd = _binary_cosines(t, wd)
+                        phi = 2.0 * math.pi * uniform(st)
+                        rd = math.exp(_lerp(math.log(wd), e0, ie, ln_r))
+                        if rd >= cut_cm * rho and ns < _STACK:
+                            ud, vd, wdd = rotate(u, v, w, cd, phi + math.pi)
+                            stack[ns, 0] = z
+                            stack[ns, 1] = y
+                            stack[ns, 2] = x
+                            stack[ns, 3] = ud
+                            stack[ns, 4] = vd
+                            stack[ns, 5] = wdd
+                            stack[ns, 6] = wd
+                            ns += 1
+                        else:  # a δ ray shorter than the range cut stays in this voxel
+                            edep[vox] += wd
+                        u, v, w = rotate(u, v, w, cp, phi)
+                        t -= wd
     return out
 
 
 def voxel_electron_tables(material: Material) -> tuple[Any, ...]:
-    """Range/scattering tables (uniform grids) for :func:`_voxel_electrons`, in g/cm²."""
-    e, r, colfrac = range_table(material)
-    lam1 = transport_mean_free_path_g_cm2(e, material)
-    ln_a, ln_g = _wentzel_table()
-    ln_e, ln_r = np.log(e), np.log(r)
-    e0, ie = float(ln_e[0]), float(1.0 / (ln_e[1] - ln_e[0]))
-    r0g, ir, ln_e_of_r = _uniform(ln_r, ln_e)
-    g0, ig, ln_a_of_g = _uniform(ln_g, ln_a, 8192)
-    return (
-        e0,
-        ie,
-        ln_r,
-        colfrac,
-        np.log(lam1),
-        r0g,
-        ir,
-        ln_e_of_r,
-        g0,
-        ig,
-        ln_a_of_g,
-        float(np.exp(ln_g[-1])),
-    )
+    """Restricted-range, scattering and Møller tables for :func:`_voxel_electrons` (g/cm²)."""
+    return _tables(material, DELTA_CUT_MEV)
 
 
 def voxel_electrons_mc(*args: Any) -> npt.NDArray[np.float64]:
     """Compiled condensed-history electron transport in a voxel geometry (see engines)."""
     return np.asarray(_voxel_electrons(*args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    build_table()

@@ -59,7 +59,7 @@ from radiotrial.transport._photon_mc import voxel_mc
 from radiotrial.transport._photon_tle import voxel_tle_mc
 from radiotrial.transport._photon_xs import photon_tables
 from radiotrial.transport._units import MEV_TO_J
-from radiotrial.transport._voxel_kernel import full_kernel, voxel_s_octant
+from radiotrial.transport._voxel_kernel import check_voxel_mm, full_kernel, voxel_s_octant
 
 __all__ = ["DoseMethod", "DoseResult", "PhotonEstimator", "compute_dose"]
 
@@ -310,9 +310,9 @@ def _check_inputs(
         raise ValidationError(
             "spacing_mm", None, "give spacing_mm (dz, dy, dx) in mm for a plain array"
         )
-    sp = np.broadcast_to(np.asarray(spacing, dtype=np.float64), (3,))
-    if not np.all(np.isfinite(sp)) or np.any(sp <= 0):
-        raise ValidationError("spacing_mm", spacing, "expected three positive voxel sizes in mm")
+    sp = np.asarray(
+        check_voxel_mm(spacing, "spacing_mm" if spacing_v is None else "tia.spacing_mm")
+    )
     if spacing_v is not None and spacing_mm is not None and not np.allclose(spacing_v, spacing_mm):
         raise ValidationError(
             "spacing_mm", spacing_mm, f"does not match the TIA volume's spacing {spacing_v}"
@@ -397,7 +397,7 @@ def compute_dose(
     ct_hu : (Z, Y, X) ndarray or Volume, optional
         CT on the TIA grid (HU); without it the patient is homogeneous ``reference_material``.
     spacing_mm : (dz, dy, dx), optional
-        Voxel size for plain arrays (a Volume carries its own).
+        Voxel size for plain arrays (a Volume carries its own); every side 1–10 mm.
     method : {"led", "kernel", "mc"}
         Engine (see module notes).
     labels : (Z, Y, X) int array, optional
@@ -424,7 +424,8 @@ def compute_dose(
     Raises
     ------
     ValidationError
-        Empty or negative TIA map, CT or labels not on the TIA grid, unknown method.
+        Empty or negative TIA map, a voxel side outside 1–10 mm (``spacing_mm`` or the
+        Volume's spacing), CT or labels not on the TIA grid, unknown method.
     NuclideError
         Nuclide not in ICRP-107.
     """

@@ -47,19 +47,29 @@ VOXEL_MM_RANGE = (1.0, 10.0)
 
 def check_voxel_mm(
     voxel_mm: float | tuple[float, ...] | list[float] | npt.ArrayLike,
+    field: str = "voxel_mm",
 ) -> tuple[float, float, float]:
-    """Validate a voxel size (one value = cubic, or ``(dz, dy, dx)``) within 1–10 mm."""
-    arr = np.atleast_1d(np.asarray(voxel_mm, dtype=np.float64))
+    """Validate a voxel size (one value = cubic, or ``(dz, dy, dx)``): every side 1–10 mm.
+
+    The supported range applies to each axis of an anisotropic voxel (the issue's "any cubic
+    or anisotropic voxel size 1–10 mm"); ``field`` names the argument in the error.
+    """
+    try:
+        arr = np.atleast_1d(np.asarray(voxel_mm, dtype=np.float64))
+    except (TypeError, ValueError):
+        arr = np.empty(0)
     if arr.size == 1:
         arr = np.repeat(arr, 3)
-    if arr.size != 3 or not np.all(np.isfinite(arr)):
+    if arr.ndim != 1 or arr.size != 3 or not np.all(np.isfinite(arr)):
         raise ValidationError(
-            "voxel_mm", voxel_mm, "expected one size or three sizes (dz, dy, dx) in mm"
+            field, voxel_mm, "expected one size or three sizes (dz, dy, dx) in mm"
         )
     lo, hi = VOXEL_MM_RANGE
     if np.any(arr < lo) or np.any(arr > hi):
         raise ValidationError(
-            "voxel_mm", voxel_mm, f"voxel size outside the supported range {lo:g}–{hi:g} mm"
+            field,
+            voxel_mm,
+            f"voxel side outside the supported range {lo:g}–{hi:g} mm (each axis)",
         )
     return (float(arr[0]), float(arr[1]), float(arr[2]))
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from radiotrial.dosimetry import CycleDose, Plan, plan_next_cycle
+from radiotrial.dosimetry import CycleDose, Plan, plan_next_cycle, planning_marrow_row
 from radiotrial.errors import InputFileError, ValidationError
 from radiotrial.registry import (
     Actor,
@@ -199,12 +199,6 @@ def _finite_dose(name: str, value: Any) -> float | None:
     return float(value)
 
 
-def _marrow(doc: dict[str, Any]) -> dict[str, Any] | None:
-    """The red-marrow estimate the plan uses: image-based where present, else the first."""
-    rows = [m for m in doc.get("red_marrow") or [] if isinstance(m, dict)]
-    return next((m for m in rows if m.get("method") == "image"), None) or next(iter(rows), None)
-
-
 def link_run(
     ctx: ServiceContext, actor: Actor, code: str, cycle: int, root: Path, ref: str
 ) -> list[int]:
@@ -232,7 +226,7 @@ def link_run(
         if dose is None:
             raise ValidationError(f"{name}.dose_gy", None, "missing in results.json")
         rows.append((name, dose, _finite_dose(f"{name}.bed_gy", r.get("bed_gy")), method))
-    marrow = _marrow(doc)
+    marrow = planning_marrow_row(doc)
     if marrow is not None:
         dose = _finite_dose("red_marrow.dose_gy", marrow.get("dose_gy"))
         if dose is not None:
@@ -259,7 +253,7 @@ def _region_name(r: dict[str, Any], doc: dict[str, Any]) -> str:
     """The region's name, told apart from the red-marrow estimate where both exist: the
     imaged bone region called ``red_marrow`` is not the marrow dose the limit applies to."""
     name = str(r["region"])
-    if name == "red_marrow" and r.get("kind") != "marrow" and _marrow(doc) is not None:
+    if name == "red_marrow" and r.get("kind") != "marrow" and planning_marrow_row(doc) is not None:
         return "red_marrow (image region)"
     return name
 
@@ -282,7 +276,7 @@ def cycle_doses(run: LinkedRun) -> list[CycleDose]:
         for r in doc["regions"]
         if r.get("kind") != "remainder" and r.get("dose_gy") is not None
     ]
-    marrow = _marrow(doc)
+    marrow = planning_marrow_row(doc)
     if marrow is not None and marrow.get("dose_gy") is not None:
         out.append(CycleDose("red_marrow", run.cycle, gbq, float(marrow["dose_gy"])))
     return out
@@ -448,7 +442,7 @@ def review_cycle(
                     tac = f"tac_{r['region']}.png"
                     row = replace(row, plot=tac if tac in plots else None)
                 rows.append(row)
-        marrow = _marrow(run.doc)
+        marrow = planning_marrow_row(run.doc)
         if marrow is not None and marrow.get("dose_gy") is not None:
             entry = {
                 "kind": "marrow",
