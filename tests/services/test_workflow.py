@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import math
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +19,7 @@ from radiotrial.registry import (
     ConflictError,
     DuplicateSubjectError,
     Identity,
+    IdentityRecord,
     PermissionDeniedError,
     Subject,
     WorkflowError,
@@ -26,6 +30,7 @@ from radiotrial.services import (
     ServiceContext,
     adjudicate_dlt,
     change_status,
+    correct_identity,
     enrol,
     purge_prescreen,
     record_administration,
@@ -332,6 +337,73 @@ def test_retention_purge(ctx: ServiceContext, staff: Staff, clock: Clock) -> Non
         db = Path(str(ctx.registry.engine.url.database))
         raw = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
         assert ciphertext not in raw
+
+
+def _audit_entries_matching(ctx: ServiceContext, person: dict[str, object]) -> set[int]:
+    """Audit entries that the vault key and the database link to ``person``: the best an
+    attacker holding both can do, i.e. compute the person's keyed hashes and look for them in
+    the trail as such or blinded under any audit key the database still holds."""
+    record = IdentityRecord.parse(person)
+    vault = ctx.get_vault()
+    digests = [d for d in (vault.person_hash(record), vault.document_hash(record)) if d]
+    with ctx.registry.read() as s:
+        keys = s.execute(sa.select(Identity.audit_key)).scalars().all()
+        entries = s.execute(sa.select(AuditEntry.seq, AuditEntry.old, AuditEntry.new)).all()
+    needles = digests + [
+        "hmac:" + hmac.new(key, d.encode(), hashlib.sha256).hexdigest()
+        for key in keys
+        for d in digests
+    ]
+    return {seq for seq, old, new in entries if any(n in f"{old} {new}" for n in needles)}
+
+
+@SQLITE_ONLY
+def test_purge_shreds_the_audit_link_and_keeps_the_chain(
+    ctx: ServiceContext, staff: Staff, clock: Clock
+) -> None:
+    person = identity(43)
+    code = register_prescreen(ctx, person, consents={"contact": True}).reference
+    # a correction of the birth date changes the person hash: blinded old -> new in the trail
+    corrected = {**person, "date_of_birth": person["date_of_birth"] + timedelta(days=1)}
+    correct_identity(ctx, staff.coordinator, code, {"date_of_birth": corrected["date_of_birth"]},
+                     reason="birth date mistyped")  # fmt: skip
+    bystander = identity(44)
+    register_prescreen(ctx, bystander, consents={"contact": True})
+    with ctx.registry.read() as s:
+        key = s.execute(
+            sa.select(Identity.audit_key).join(Subject).where(Subject.code == code)
+        ).scalar_one()
+        entries = s.execute(
+            sa.select(AuditEntry.seq, AuditEntry.action, AuditEntry.old, AuditEntry.new)
+            .where(AuditEntry.subject_code == code, AuditEntry.table_name == "identities")
+            .order_by(AuditEntry.seq)
+        ).all()
+        assert [e.action for e in entries] == ["create", "update"]
+        create = json.loads(entries[0].new or "")
+        update_old, update_new = json.loads(entries[1].old or ""), json.loads(entries[1].new or "")
+    assert create["audit_key"] == "***"
+    assert update_old["person_hash"] == create["person_hash"] != update_new["person_hash"]
+    assert "document_hash" not in update_new  # unchanged document: same blinded value
+    # while the row lives, its key links the trail to the person (and only to that person)
+    linked = {entries[0].seq, entries[1].seq}
+    assert _audit_entries_matching(ctx, person) == linked
+    assert _audit_entries_matching(ctx, corrected) == linked
+    assert not _audit_entries_matching(ctx, identity(45))
+
+    clock.advance(days=181)  # protocol retention: 180 days
+    assert code in purge_prescreen(ctx, staff.coordinator).purged
+    # the key went with the row: neither identity finds its entries any more, the bystander
+    # (also purged, by the same rule) neither; the trail itself is untouched and verifies
+    assert not _audit_entries_matching(ctx, person)
+    assert not _audit_entries_matching(ctx, corrected)
+    assert not _audit_entries_matching(ctx, bystander)
+    with ctx.registry.read() as s:
+        assert verify_chain(s).ok
+        kept = s.execute(sa.select(AuditEntry.new).where(AuditEntry.seq == entries[0].seq))
+        assert json.loads(kept.scalar_one() or "")["person_hash"] == create["person_hash"]
+    db = Path(str(ctx.registry.engine.url.database))
+    raw = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+    assert key not in raw  # secure_delete + checkpoint: not even in free pages or the WAL
 
 
 @SQLITE_ONLY

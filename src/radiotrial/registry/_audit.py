@@ -15,6 +15,8 @@ UPDATE and DELETE on the table, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -43,8 +45,9 @@ __all__ = [
 
 GENESIS_HASH = "0" * 64
 
-# never copied into the audit trail (a password hash is a secret even when salted)
-_REDACTED = frozenset({"password_hash"})
+# never copied into the audit trail (a password hash is a secret even when salted; a row's
+# audit key blinds its keyed hashes, see snapshot)
+_REDACTED = frozenset({"password_hash", "audit_key"})
 
 Action = Literal[
     "create",
@@ -60,14 +63,31 @@ Action = Literal[
 ]
 
 
+def _blind(key: bytes, value: str) -> str:
+    return "hmac:" + hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 def snapshot(obj: Base) -> dict[str, Any]:
-    """Column values of a mapped object as JSON-ready data (ciphertext as its SHA-256)."""
+    """Column values of a mapped object as JSON-ready data (ciphertext as its SHA-256).
+
+    A model's ``AUDIT_BLINDED`` columns (the vault's keyed hashes) appear as HMAC-SHA256 under
+    the row's own ``audit_key``: comparable between entries and checkable against the live row,
+    unmatchable once the row, and with it the key, is deleted (crypto-shredding).
+    """
     mapper = sa_inspect(type(obj))
-    return {
-        col.key: "***" if col.key in _REDACTED else to_jsonable(getattr(obj, col.key))
-        for col in mapper.column_attrs
-        if col.key != "created_at"
-    }
+    blinded = getattr(type(obj), "AUDIT_BLINDED", ())
+    out: dict[str, Any] = {}
+    for col in mapper.column_attrs:
+        if col.key == "created_at":
+            continue
+        value = getattr(obj, col.key)
+        if col.key in _REDACTED:
+            out[col.key] = "***"
+        elif col.key in blinded and value is not None:
+            out[col.key] = _blind(obj.audit_key, value)  # type: ignore[attr-defined]
+        else:
+            out[col.key] = to_jsonable(value)
+    return out
 
 
 def entry_hash(entry: AuditEntry | sa.Row[Any]) -> str:

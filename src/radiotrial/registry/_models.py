@@ -7,6 +7,7 @@ column used by SQLAlchemy's optimistic concurrency check and bound into e-signat
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -118,10 +119,14 @@ class Identity(_Versioned, Base):
     """Vault row: identifying data of one subject, AES-256-GCM encrypted.
 
     ``person_hash`` and ``document_hash`` are HMAC-SHA256 of normalised name + birth date and of
-    the identity document; they find duplicates without decrypting anything.
+    the identity document; they find duplicates without decrypting anything. The audit trail
+    never holds them as such, only blinded under this row's own random ``audit_key``
+    (``AUDIT_BLINDED``): deleting the row at purge destroys the key, so the person's earlier audit
+    entries can no longer be matched to anyone, even by someone holding the vault key.
     """
 
     __tablename__ = "identities"
+    AUDIT_BLINDED: ClassVar[tuple[str, ...]] = ("person_hash", "document_hash")
     id: Mapped[int] = mapped_column(primary_key=True)
     subject_id: Mapped[int] = mapped_column(
         ForeignKey("subjects.id", ondelete="CASCADE"), unique=True
@@ -131,6 +136,9 @@ class Identity(_Versioned, Base):
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     person_hash: Mapped[str] = mapped_column(String(64), index=True)
     document_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    audit_key: Mapped[bytes] = mapped_column(
+        LargeBinary(32), default=lambda: secrets.token_bytes(32)
+    )
 
 
 class Milestone(Base):

@@ -41,10 +41,12 @@ def purge_prescreen(ctx: ServiceContext, actor: Actor, *, dry_run: bool = False)
     ``potential-candidate`` or ``not-registered`` without screening) and the status is older
     than ``protocol.retention.prescreen_contact_data``. The pseudonymous subject row stays (status
     ``not-registered``) so that counts remain right; the audit entry names only the subject code,
-    the rule and the fields removed, never their values. On SQLite the deleted pages are zeroed
-    (``secure_delete``) and the WAL is checkpointed; on PostgreSQL dead rows disappear at the next
-    VACUUM, and copies in backups expire with the backups' rotation (all of them are ciphertext
-    under a key that is not in the database).
+    the rule and the fields removed, never their values. The row's ``audit_key`` goes with it, so
+    the person's earlier audit entries, whose keyed hashes are blinded under that key, can no
+    longer be matched to them. On SQLite the deleted pages are zeroed (``secure_delete``) and the
+    WAL is checkpointed; on PostgreSQL dead rows disappear at the next VACUUM, and copies in
+    backups expire with the backups' rotation (the identity there is ciphertext under a key that
+    is not in the database).
     """
     require_permission(actor, "prescreen.purge")
     days = ctx.protocol.retention.prescreen_contact_data.to("d")
