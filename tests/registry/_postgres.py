@@ -24,11 +24,18 @@ __all__ = ["PostgresServer", "find_pg_bin", "shared_server"]
 
 
 def find_pg_bin() -> Path | None:
-    """The newest ``/usr/lib/postgresql/*/bin`` holding ``initdb`` and ``pg_ctl``, or None."""
+    """``$RADIOTRIAL_PG_BIN``, else the newest ``/usr/lib/postgresql/*/bin``, if it holds
+    ``initdb`` and ``pg_ctl``; else None."""
     env = os.environ.get("RADIOTRIAL_PG_BIN")
-    candidates = [env] if env else []
-    candidates += sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True
+    # an explicit override is the only candidate: a wrong one must not fall back silently
+    candidates = (
+        [env]
+        if env
+        else sorted(
+            glob.glob("/usr/lib/postgresql/*/bin"),
+            key=lambda p: int(Path(p).parent.name),
+            reverse=True,
+        )
     )
     for cand in candidates:
         if cand and (Path(cand) / "initdb").exists() and (Path(cand) / "pg_ctl").exists():
@@ -156,7 +163,8 @@ def shared_server() -> PostgresServer:
         raise RuntimeError(_FAILED)
     bin_dir = find_pg_bin()
     if bin_dir is None:
-        _FAILED = "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin"
+        where = os.environ.get("RADIOTRIAL_PG_BIN") or "/usr/lib/postgresql/*/bin"
+        _FAILED = f"PostgreSQL server binaries (initdb, pg_ctl) not found in {where}"
         raise RuntimeError(_FAILED)
     server = PostgresServer(bin_dir)
     try:

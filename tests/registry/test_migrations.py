@@ -104,7 +104,7 @@ def test_identity_hashes_survive_upgrade_and_downgrade(empty_db_url: str) -> Non
     assert upgrade(url) == head_revision()  # and up again
 
 
-@pytest.mark.parametrize("revision", ["0002_requests", "0001"])
+@pytest.mark.parametrize("revision", ["0003_requests", "0002", "0001"])
 def test_each_downgrade_leaves_a_schema_that_upgrades(empty_db_url: str, revision: str) -> None:
     upgrade(empty_db_url)
     _downgrade(empty_db_url, revision)

@@ -43,6 +43,61 @@ def test_migration_creates_exactly_the_models(empty_db_url: str) -> None:
     assert tuple(head) == (0, "0" * 64)
 
 
+def test_identity_audit_key_migration_keys_existing_rows(empty_db_url: str) -> None:
+    """0002 gives every identity already on file its own random 32-byte audit key; 0003 hands
+    it on to the identity's key rows."""
+    from radiotrial.registry import utcnow
+
+    assert upgrade(empty_db_url, "0001") == "0001"
+    engine = make_engine(empty_db_url)
+    try:
+        meta = sa.MetaData()
+        meta.reflect(engine, only=["subjects", "identities"])
+        subjects, identities = meta.tables["subjects"], meta.tables["identities"]
+        now = utcnow()
+        with engine.begin() as conn:
+            for i in (1, 2):
+                conn.execute(
+                    subjects.insert().values(
+                        id=i,
+                        code=f"RT-MIGR000{i}",
+                        protocol_id="p",
+                        status="candidate",
+                        status_at=now,
+                        source="clinic",
+                        consents={},
+                        version=1,
+                        created_at=now,
+                    )
+                )
+                conn.execute(
+                    identities.insert().values(
+                        id=i,
+                        subject_id=i,
+                        key_id="k" * 16,
+                        nonce=b"n" * 12,
+                        ciphertext=b"c",
+                        person_hash=f"{i}" * 64,
+                        version=1,
+                        created_at=now,
+                    )
+                )
+        assert upgrade(empty_db_url, "0002") == "0002"
+        with engine.connect() as conn:
+            keys = conn.execute(sa.text("SELECT audit_key FROM identities ORDER BY id")).scalars()
+            keys = [bytes(k) for k in keys]
+        # 0003 moves the keyed hashes to identity_keys, each with its identity's audit key
+        assert upgrade(empty_db_url) == head_revision()
+        with engine.connect() as conn:
+            moved = conn.execute(
+                sa.text("SELECT subject_id, audit_key FROM identity_keys ORDER BY subject_id")
+            ).all()
+    finally:
+        engine.dispose()
+    assert [len(k) for k in keys] == [32, 32] and keys[0] != keys[1]
+    assert [(i, bytes(k)) for i, k in moved] == [(1, keys[0]), (2, keys[1])]
+
+
 def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
     url = f"sqlite:///{tmp_path / 'x.db'}"
     upgrade(url)

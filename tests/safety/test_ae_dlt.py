@@ -200,3 +200,39 @@ def test_trial_state_outcomes() -> None:
     ]
     assert res[1].escalation_fields() == {"level": 2, "dlt": None, "followup": 39.0}
     assert res[0].to_dict()["events"][0]["rule_id"] == "DLT-H"
+
+
+def test_rule_fit_terms_case_insensitive_and_stated_category() -> None:
+    from radiotrial.safety import dlt_windows, onset_in_window, rule_fit
+
+    rule = DltDefinition.model_validate(
+        {
+            "window": {"value": 42, "unit": "d", "source": "test"},
+            "rules": [
+                {
+                    "id": "DLT-PLT",
+                    "category": "any",
+                    "min_grade": 4,
+                    "attribution": ["possible", "probable", "definite"],
+                    "terms": ["Platelet count decreased"],
+                    "text": "t",
+                    "source": "test",
+                }
+            ],
+        }
+    ).rules[0]
+    a = parse_adverse_event(ae(AEDECOD="PLATELET COUNT DECREASED"))
+    assert rule_fit(rule, a, as_of=date(2025, 8, 1))[0] is True
+    other = parse_adverse_event(ae(AEDECOD="Anaemia"))
+    fits, why = rule_fit(rule, other, as_of=date(2025, 8, 1))
+    assert fits is False and "not one of the rule's terms" in why
+    # the registry's stated category wins over the CTCAE one
+    nh = DLT.rules[0]
+    assert nh.category == "non_haematologic"
+    assert rule_fit(nh, a, as_of=date(2025, 8, 1))[0] is False
+    assert rule_fit(nh, a, as_of=date(2025, 8, 1), category="non_haematologic")[0] is True
+    # the window: day 0 and day 41 in, day 42 (the closing day) out, by calendar day
+    windows = dlt_windows(DLT, {1: DOSE})
+    assert windows == ((1, DOSE, DOSE + timedelta(days=42)),)
+    days = [onset_in_window(DOSE + timedelta(days=d), windows) for d in (-1, 0, 41, 42)]
+    assert days == [False, True, True, False]

@@ -2,19 +2,52 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from radiotrial.registry import Actor
 from radiotrial.services import (
+    CriterionDecision,
     EvidenceItem,
     ServiceContext,
     decide_eligibility,
+    evaluate_subject,
     open_screening,
     record_evidence,
     register_prescreen,
 )
 from tests.registry._fixtures import PASSWORD
+
+# a complete screening record that meets the bundled protocol's criteria (variable, value,
+# unit, screening test); None for a date variable: documented as never given
+ELIGIBLE: list[tuple[str, object, str | None, str | None]] = [
+    ("age", 54, "y", None),
+    ("er_percent", 80, "%", None),
+    ("her2_status", "negative", None, None),
+    ("metastatic_or_unresectable", True, None, None),
+    ("recist_measurable", True, None, "recist-imaging"),
+    ("liver_metastases", False, None, "recist-imaging"),
+    ("brain_metastases", "none", None, "recist-imaging"),
+    ("neob_pet_positive", True, None, "neob-pet"),
+    ("prior_endocrine_therapy", True, None, None),
+    ("ecog", 1, None, "performance-status"),
+    ("life_expectancy", 26, "week", None),
+    ("haemoglobin", 11.8, "g/dL", "labs"),
+    ("platelets", 210, "10^9/L", "labs"),
+    ("wbc", 5.1, "10^9/L", "labs"),
+    ("anc", 3.2, "10^9/L", "labs"),
+    ("egfr", 88, "mL/min/1.73m2", "labs"),
+    ("albumin", 4.0, "g/dL", "labs"),
+    ("bilirubin", 0.6, "xULN", "labs"),
+    ("alt", 0.8, "xULN", "labs"),
+    ("ast", 0.9, "xULN", "labs"),
+    ("prior_radioligand_therapy", False, None, None),
+    ("last_bone_seeking_radionuclide", None, None, None),
+    ("last_systemic_therapy", "2024-01-10", None, None),
+    ("transfusion_to_meet_eligibility", False, None, None),
+    ("pregnant_or_breastfeeding", False, None, "pregnancy-test"),
+    ("diffuse_marrow_involvement", False, None, None),
+]
 
 
 def identity(i: int, **extra: Any) -> dict[str, Any]:
@@ -34,25 +67,28 @@ def identity(i: int, **extra: Any) -> dict[str, Any]:
     }
 
 
-def all_criteria_met(ctx: ServiceContext) -> list[dict[str, Any]]:
-    elig = ctx.protocol.eligibility
-    return [{"id": c.id, "status": "met", "reason": "documented"} for c in elig.inclusion] + [
-        {"id": c.id, "status": "not_met", "reason": "documented"} for c in elig.exclusion
-    ]
-
-
-def screening_evidence(ctx: ServiceContext) -> list[EvidenceItem]:
-    at = ctx.now() - timedelta(days=2)
+def screening_evidence(
+    ctx: ServiceContext, *, at: datetime | None = None, **values: object
+) -> list[EvidenceItem]:
+    """:data:`ELIGIBLE` as observations two days old (or at ``at``); ``values`` replace some."""
+    at = at or ctx.now() - timedelta(days=2)
+    unknown = set(values) - {v for v, *_ in ELIGIBLE}
+    assert not unknown, unknown
     return [
-        EvidenceItem("platelets", 210.0, at, "lab report L-1", unit="10^9/L", test_id="labs"),
-        EvidenceItem("neob_pet_positive", True, at, "PET report P-1", test_id="neob-pet"),
-        EvidenceItem("recist_measurable", True, at, "CT report C-1", test_id="recist-imaging"),
-        EvidenceItem("pregnant_or_breastfeeding", False, at, "hCG test", test_id="pregnancy-test"),
+        EvidenceItem(var, values.get(var, value), at, f"source of {var}", unit, test)  # type: ignore[arg-type]
+        for var, value, unit, test in ELIGIBLE
     ]
+
+
+def confirm_all(ctx: ServiceContext, actor: Actor, code: str) -> list[CriterionDecision]:
+    """The investigator confirms every criterion exactly as the engine judged it."""
+    result = evaluate_subject(ctx, actor, code)
+    return [CriterionDecision(c.id, "confirm", content_sha256=c.content_sha256)
+            for c in result.criteria]  # fmt: skip
 
 
 def make_eligible(ctx: ServiceContext, coordinator: Actor, investigator: Actor, i: int) -> str:
-    """Pre-screen → screening → evidence → signed 'eligible' decision; returns the code."""
+    """Pre-screen → screening → evidence → engine → signed 'eligible' decision; returns the code."""
     code = register_prescreen(
         ctx, identity(i), consents={"contact": True, "health_data": True}
     ).reference
@@ -63,8 +99,8 @@ def make_eligible(ctx: ServiceContext, coordinator: Actor, investigator: Actor, 
         investigator,
         code,
         overall="eligible",
-        criteria=all_criteria_met(ctx),
-        reason="all criteria met",
+        decisions=confirm_all(ctx, investigator, code),
+        reason="all criteria met on the recorded evidence",
         password=PASSWORD,
     )
     return code

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from lxml import etree
 
 from radiotrial.cli import main
 from radiotrial.errors import InputFileError
-from radiotrial.registry import PermissionDeniedError, validate_odm
+from radiotrial.registry import PermissionDeniedError, head_revision, validate_odm
 from radiotrial.services import (
     ServiceContext,
     enrol,
@@ -23,7 +22,7 @@ from radiotrial.services import (
     report_adverse_event,
 )
 from tests.registry._fixtures import PASSWORD, Clock, Staff
-from tests.services._helpers import make_eligible
+from tests.services._helpers import ELIGIBLE, make_eligible
 
 ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
 
@@ -118,8 +117,6 @@ def test_cli_end_to_end(
         return int(info.value.code or 0), out.out, out.err
 
     code, out, _ = run("db", "init", "--url", url, "--admin", "root", "--json")
-    from radiotrial.registry import head_revision
-
     assert code == 0 and json.loads(out)["revision"] == head_revision()
     assert json.loads(run("db", "status", "--url", url, "--json")[1])["up_to_date"] is True
     code, out, err = run(
@@ -166,26 +163,15 @@ def test_cli_end_to_end(
             "test_id": t,
             "source_document": "report",
         }
-        for v, val, u, t in (
-            ("platelets", 250, "10^9/L", "labs"),
-            ("neob_pet_positive", True, None, "neob-pet"),
-            ("recist_measurable", True, None, "recist-imaging"),
-            ("pregnant_or_breastfeeding", False, None, "pregnancy-test"),
-        )
+        for v, val, u, t in ELIGIBLE
     ]
+    items[[i["variable"] for i in items].index("ecog")]["value"] = 2  # I-ECOG not met
     (tmp_path / "ev.json").write_text(json.dumps(items))
     code, out, err = run(
-        "subject",
-        "evidence",
-        ref,
-        str(tmp_path / "ev.json"),
-        "--user",
-        "coord",
-        "--url",
-        url,
+        "subject", "evidence", ref, str(tmp_path / "ev.json"), "--user", "coord", "--url", url,
         "--json",
-    )
-    assert code == 0 and json.loads(out)["recorded"] == 4, err
+    )  # fmt: skip
+    assert code == 0 and json.loads(out)["recorded"] == len(ELIGIBLE), err
     for name, role in (("inv", "investigator"), ("phys", "physicist")):
         assert (
             run(
@@ -193,36 +179,28 @@ def test_cli_end_to_end(
             )[0]
             == 0
         )
-    ref_json = resources.files("radiotrial.eligibility").joinpath("examples/patient-eligible.json")
-    record = {**json.loads(ref_json.read_text("utf-8")), "subject_id": ref}
-    (tmp_path / "rec.json").write_text(json.dumps(record))
-    code, out, _ = run(
-        "subject",
-        "evaluate",
-        ref,
-        str(tmp_path / "rec.json"),
-        "--user",
-        "inv",
-        "--url",
-        url,
-        "--json",
-    )
-    assert json.loads(out)["overall"] == "eligible"
+    inv = ("--user", "inv", "--url", url)
+    code, out, _ = run("subject", "evaluate", ref, *inv, "--json")
+    engine = json.loads(out)
+    assert engine["overall"] == "ineligible" and engine["failed"] == ["I-ECOG"]
+    # no criterion is signed unseen: without a decision for each, nothing is written
+    code, out, err = run("subject", "decide", ref, "--reason", "reviewed", *inv)
+    assert code == 2 and "undecided" in err and "I-AGE" in err
+    code, out, err = run("subject", "decide", ref, "--reason", "reviewed", "--confirm", "all",
+                         "--overall", "eligible", *inv)  # fmt: skip
+    assert code == 2 and "failing: I-ECOG" in err
+    code, out, err = run("subject", "decide", ref, "--reason", "reviewed", "--confirm", "all",
+                         "--override", "I-ECOG=met", *inv)  # fmt: skip
+    assert code == 2 and "needs a reason" in err
     code, out, err = run(
-        "subject",
-        "decide",
-        ref,
-        "--record",
-        str(tmp_path / "rec.json"),
-        "--reason",
-        "reviewed",
-        "--user",
-        "inv",
-        "--url",
-        url,
-        "--json",
-    )
-    assert code == 0 and json.loads(out)["status"] == "eligible", err
+        "subject", "decide", ref, "--reason", "reviewed", "--confirm", "all",
+        "--override", "I-ECOG=met:ECOG 1 at the second visit (clinic note N-3)", *inv, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    status = json.loads(out)
+    assert status["status"] == "eligible"
+    assert status["eligibility"][0]["overrides"][0]["criterion"] == "I-ECOG"
+    assert "I-ECOG" in err and "engine says ineligible" in err  # the table shown before signing
     code, out, err = run("subject", "enrol", ref, "--user", "coord", "--url", url, "--json")
     assert code == 0 and json.loads(out)["dose_level"] == 1, err
     t = datetime.now(UTC)  # after the enrolment, not in the future

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import math
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +19,8 @@ from radiotrial.registry import (
     ConflictError,
     DuplicateSubjectError,
     Identity,
+    IdentityKey,
+    IdentityRecord,
     PermissionDeniedError,
     Subject,
     WorkflowError,
@@ -26,6 +31,7 @@ from radiotrial.services import (
     ServiceContext,
     adjudicate_dlt,
     change_status,
+    correct_identity,
     enrol,
     purge_prescreen,
     record_administration,
@@ -40,7 +46,7 @@ from radiotrial.services import (
     update_adverse_event,
 )
 from tests.registry._fixtures import PASSWORD, SQLITE_ONLY, Clock, Staff
-from tests.services._helpers import identity, make_eligible, screening_evidence
+from tests.services._helpers import identity, make_eligible
 
 
 def _audit_count(ctx: ServiceContext) -> int:
@@ -235,7 +241,7 @@ def test_escalation_follows_boin(ctx: ServiceContext, staff: Staff, clock: Clock
         aerel="possible",
         haematologic=True,
     )
-    with pytest.raises(ValidationError, match="non-haematologic"):
+    with pytest.raises(ValidationError, match="haematologic event, rule is non_haematologic"):
         adjudicate_dlt(
             ctx,
             staff.investigator,
@@ -272,6 +278,8 @@ def test_escalation_follows_boin(ctx: ServiceContext, staff: Staff, clock: Clock
     )
     st = subject_status(ctx, staff.monitor, fresh[0])
     assert st["adverse_events"][0]["dlt"]["current"] is False
+    # the signature bound the event it adjudicated: void as soon as the event changed
+    assert [s["status"] for s in st["adverse_events"][0]["dlt"]["signatures"]] == ["void"]
     assert trial_status(ctx, staff.statistician)["recommendation"]["action"] == "wait"
     adjudicate_dlt(
         ctx,
@@ -334,60 +342,81 @@ def test_retention_purge(ctx: ServiceContext, staff: Staff, clock: Clock) -> Non
         assert ciphertext not in raw
 
 
+def _audit_entries_matching(ctx: ServiceContext, person: dict[str, object]) -> set[int]:
+    """Audit entries that the vault key and the database link to ``person``: the best an
+    attacker holding both can do, i.e. compute the person's keyed hashes and look for them in
+    the trail as such or blinded under any audit key the database still holds."""
+    digests = ctx.get_vault().identity_keys(IdentityRecord.parse(person)).all
+    with ctx.registry.read() as s:
+        keys = s.execute(sa.select(IdentityKey.audit_key)).scalars().all()
+        entries = s.execute(sa.select(AuditEntry.seq, AuditEntry.old, AuditEntry.new)).all()
+    needles = [*digests] + [
+        "hmac:" + hmac.new(key, d.encode(), hashlib.sha256).hexdigest()
+        for key in keys
+        for d in digests
+    ]
+    return {seq for seq, old, new in entries if any(n in f"{old} {new}" for n in needles)}
+
+
 @SQLITE_ONLY
-def test_eligibility_engine_feeds_the_signed_decision(ctx: ServiceContext, staff: Staff) -> None:
-    import json
-    from importlib import resources
-
-    from radiotrial.services import decide_eligibility, evaluate_record, open_screening
-
-    def example(name: str, code: str) -> dict[str, object]:
-        ref = resources.files("radiotrial.eligibility").joinpath("examples", f"patient-{name}.json")
-        return {**json.loads(ref.read_text("utf-8")), "subject_id": code}
-
-    codes = []
-    for i in (50, 51):
-        code = register_prescreen(ctx, identity(i), consents={"contact": True}).reference
-        open_screening(ctx, staff.coordinator, code)
-        record_evidence(ctx, staff.coordinator, code, screening_evidence(ctx))
-        codes.append(code)
-    good = evaluate_record(ctx, staff.investigator, codes[0], example("eligible", codes[0]))
-    assert good["overall"] == "eligible"
-    ids = {c.id for c in (*ctx.protocol.eligibility.inclusion, *ctx.protocol.eligibility.exclusion)}
-    assert {c["id"] for c in good["criteria"]} == ids
-    decide_eligibility(
-        ctx,
-        staff.investigator,
-        codes[0],
-        overall="eligible",
-        criteria=good["criteria"],
-        reason="engine result reviewed",
-        password=PASSWORD,
-    )
-    bad = evaluate_record(ctx, staff.investigator, codes[1], example("ineligible", codes[1]))
-    assert bad["overall"] == "ineligible"
-    with pytest.raises(ValidationError, match="override_reason"):
-        decide_eligibility(
-            ctx,
-            staff.investigator,
-            codes[1],
-            overall="eligible",
-            criteria=bad["criteria"],
-            reason="x",
-            password=PASSWORD,
+def test_purge_shreds_the_audit_link_and_keeps_the_chain(
+    ctx: ServiceContext, staff: Staff, clock: Clock
+) -> None:
+    person = identity(43)
+    code = register_prescreen(ctx, person, consents={"contact": True}).reference
+    # a correction of the birth date replaces the name + birth date key; the others stay
+    corrected = {**person, "date_of_birth": person["date_of_birth"] + timedelta(days=1)}
+    correct_identity(ctx, staff.coordinator, code, {"date_of_birth": corrected["date_of_birth"]},
+                     reason="birth date mistyped")  # fmt: skip
+    bystander = identity(44)
+    register_prescreen(ctx, bystander, consents={"contact": True})
+    vault = ctx.get_vault()
+    old_keys = set(vault.identity_keys(IdentityRecord.parse(person)).all)
+    new_keys = set(vault.identity_keys(IdentityRecord.parse(corrected)).all)
+    assert len(old_keys - new_keys) == len(new_keys - old_keys) == 1
+    with ctx.registry.read() as s:
+        audit_keys = (
+            s.execute(sa.select(IdentityKey.audit_key).join(Subject).where(Subject.code == code))
+            .scalars()
+            .all()
         )
-    decide_eligibility(
-        ctx,
-        staff.investigator,
-        codes[1],
-        overall="ineligible",
-        criteria=bad["criteria"],
-        reason="fails " + ", ".join(bad["failed"]),
-        password=PASSWORD,
-    )
-    assert subject_status(ctx, staff.monitor, codes[1])["status"] == "ineligible"
-    with pytest.raises(ValidationError, match="subject_id"):
-        evaluate_record(ctx, staff.investigator, codes[0], example("eligible", codes[1]))
+        entries = s.execute(
+            sa.select(AuditEntry.seq, AuditEntry.action, AuditEntry.old, AuditEntry.new)
+            .where(AuditEntry.subject_code == code, AuditEntry.table_name == "identity_keys")
+            .order_by(AuditEntry.seq)
+        ).all()
+    n = len(old_keys)
+    assert [e.action for e in entries] == ["create"] * n + ["delete", "create"]
+    rows = [json.loads(e.new or e.old or "") for e in entries]
+    assert all(r["audit_key"] == "***" and r["key_hash"].startswith("hmac:") for r in rows)
+    text = " ".join(f"{e.old} {e.new}" for e in entries)
+    assert not any(k in text for k in old_keys | new_keys)  # never a keyed hash as such
+    # while a key row lives, its audit key links its entries to the person (only to them); the
+    # replaced key's row went with its audit key, so the mistyped value's entries match no one
+    replaced = {e.seq for e, r in zip(entries, rows, strict=True) if e.action == "delete"}
+    replaced |= {e.seq for e, r in zip(entries[:n], rows[:n], strict=True)
+                 if r["id"] == rows[n]["id"]}  # fmt: skip
+    kept = {e.seq for e in entries[:n]} - replaced
+    assert len(kept) == n - 1
+    assert _audit_entries_matching(ctx, person) == kept
+    assert _audit_entries_matching(ctx, corrected) == kept | {entries[-1].seq}
+    assert not _audit_entries_matching(ctx, identity(45))
+
+    clock.advance(days=181)  # protocol retention: 180 days
+    assert code in purge_prescreen(ctx, staff.coordinator).purged
+    # the keys went with the rows: neither identity finds its entries any more, the bystander
+    # (also purged, by the same rule) neither; the trail itself is untouched and verifies
+    assert not _audit_entries_matching(ctx, person)
+    assert not _audit_entries_matching(ctx, corrected)
+    assert not _audit_entries_matching(ctx, bystander)
+    with ctx.registry.read() as s:
+        assert verify_chain(s).ok
+        first = s.execute(sa.select(AuditEntry.new).where(AuditEntry.seq == entries[0].seq))
+        assert json.loads(first.scalar_one() or "") == rows[0]
+    db = Path(str(ctx.registry.engine.url.database))
+    raw = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+    assert not any(k in raw for k in audit_keys)  # secure_delete + checkpoint: not even in
+    # free pages or the WAL
 
 
 @SQLITE_ONLY

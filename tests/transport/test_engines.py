@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.signal import convolve
 
-from radiotrial.errors import ValidationError
+from radiotrial.errors import NuclideError, ValidationError
 from radiotrial.imaging import Volume
 from radiotrial.nuclides import get_nuclide
 from radiotrial.transport import compute_dose, ct_to_materials, voxel_s_kernel
@@ -238,6 +238,12 @@ def test_bad_inputs_name_the_argument(kwargs: dict[str, object], field: str) -> 
         compute_dose(tia, **args)  # type: ignore[arg-type]
     assert info.value.field == field
     assert field in str(info.value)
+
+
+@pytest.mark.parametrize("method", ["led", "kernel", "mc"])
+def test_nuclide_not_in_icrp107_is_refused_naming_it(method: str) -> None:
+    with pytest.raises(NuclideError, match="nuclide='Lu-999'.*ICRP-107"):
+        compute_dose(np.ones((4, 4, 4)), nuclide="Lu-999", spacing_mm=4.0, method=method)
 
 
 def test_electron_mc_in_voxels_agrees_with_kernel_convolution() -> None:

@@ -63,7 +63,7 @@ def test_voxel_size_and_half_width_are_checked() -> None:
         voxel_s_kernel("Lu-177", (4.0, 4.0, 12.0))
     with pytest.raises(ValidationError, match="half_width"):
         voxel_s_kernel("Lu-177", 4.0, half_width=-1)
-    with pytest.raises(NuclideError):
+    with pytest.raises(NuclideError, match="nuclide='Lu-999'"):
         voxel_s_kernel("Lu-999", 4.0)
 
 

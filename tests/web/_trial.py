@@ -13,7 +13,6 @@ import numpy as np
 
 from radiotrial.registry import Actor
 from radiotrial.services import (
-    EvidenceItem,
     ServiceContext,
     decide_eligibility,
     enrol,
@@ -22,6 +21,7 @@ from radiotrial.services import (
     record_evidence,
     register_prescreen,
 )
+from tests.services._helpers import confirm_all, screening_evidence
 
 from .conftest import PASSWORD
 
@@ -44,25 +44,16 @@ class Clock:
 
 
 def eligible_subject(ctx: ServiceContext, i: int) -> str:
-    """Pre-screen → screening → evidence → signed 'eligible'; returns the subject code."""
+    """Pre-screen → screening → evidence → engine → signed 'eligible'; returns the code."""
     code = register_prescreen(
         ctx,
         {"family_name": f"Test{i}", "email": f"p{i}@example.org", "preferred_language": "en"},
         consents={"contact": True, "health_data": True},
     ).reference
     open_screening(ctx, COORDINATOR, code)
-    at = ctx.now() - timedelta(days=2)
-    record_evidence(ctx, COORDINATOR, code, [
-        EvidenceItem("platelets", 210.0, at, "lab report", unit="10^9/L", test_id="labs"),
-        EvidenceItem("neob_pet_positive", True, at, "PET report", test_id="neob-pet"),
-        EvidenceItem("recist_measurable", True, at, "CT report", test_id="recist-imaging"),
-        EvidenceItem("pregnant_or_breastfeeding", False, at, "hCG", test_id="pregnancy-test"),
-    ])  # fmt: skip
-    elig = ctx.protocol.eligibility
-    criteria = [{"id": c.id, "status": "met", "reason": "documented"} for c in elig.inclusion] + [
-        {"id": c.id, "status": "not_met", "reason": "documented"} for c in elig.exclusion
-    ]
-    decide_eligibility(ctx, INVESTIGATOR, code, overall="eligible", criteria=criteria,
+    record_evidence(ctx, COORDINATOR, code, screening_evidence(ctx))
+    decisions = confirm_all(ctx, INVESTIGATOR, code)
+    decide_eligibility(ctx, INVESTIGATOR, code, overall="eligible", decisions=decisions,
                        reason="all criteria met", password=PASSWORD)  # fmt: skip
     return code
 

@@ -38,16 +38,28 @@ def test_request_queue_to_enrolment_through_the_api(staff_app: Any) -> None:
         r = c.post(f"/api/v1/subjects/{code}/evidence", headers=coord,
                    json=_evidence(datetime.now(UTC) - timedelta(days=1)))  # fmt: skip
         assert r.status_code == 201, r.text
-        assert c.get(f"/api/v1/subjects/{code}/screening", headers=coord).json()["overall"] == (
-            "eligible"
-        )
-        decision = {"overall": "eligible", "reason": "all criteria met", "password": PASSWORD}
+        screening = c.get(f"/api/v1/subjects/{code}/screening", headers=coord).json()
+        assert screening["overall"] == "eligible"
+        # every criterion confirmed as reviewed (its judgement's digest)
+        confirmed = [
+            {"criterion_id": k["id"], "action": "confirm", "content_sha256": k["content_sha256"]}
+            for k in screening["criteria"]
+        ]
+        decision = {"overall": "eligible", "reason": "all criteria met", "password": PASSWORD,
+                    "decisions": confirmed}  # fmt: skip
         r = c.post(f"/api/v1/subjects/{code}/eligibility", json=decision, headers=coord)
         assert r.status_code == 403  # the investigator decides
         inv = api_token(c, "investigator")
         r = c.post(f"/api/v1/subjects/{code}/eligibility", headers=inv,
                    json={**decision, "password": "not my password"})  # fmt: skip
         assert r.status_code == 403  # the e-signature re-checks the signer's password
+        r = c.post(f"/api/v1/subjects/{code}/eligibility", headers=inv,
+                   json={**decision, "decisions": confirmed[1:]})  # fmt: skip
+        assert r.status_code == 422  # none is signed blindly: every criterion decided
+        stale = [{**confirmed[0], "content_sha256": "0" * 64}, *confirmed[1:]]
+        r = c.post(f"/api/v1/subjects/{code}/eligibility", headers=inv,
+                   json={**decision, "decisions": stale})  # fmt: skip
+        assert r.status_code == 422  # a judgement other than the one reviewed
         r = c.post(f"/api/v1/subjects/{code}/eligibility", json=decision, headers=inv)
         assert r.status_code == 201 and r.json()["decision_id"] >= 1
         r = c.post(f"/api/v1/subjects/{code}/enrolment", headers=inv)
@@ -126,7 +138,9 @@ def test_safety_and_dosimetry_review_through_the_api(trial: Any) -> None:
         assert r.status_code == 201 and r.json()["is_dlt"] and r.json()["in_window"]
         assert c.get("/api/v1/trial/status", headers=inv).json()["outcomes"] == "1T"
         # a change of the event voids the adjudication: the outcome is pending again
-        r = c.post(f"{ae}/2", json={"AEOUT": "recovering", "reason": "follow-up"}, headers=inv)
+        r = c.post(
+            f"{ae}/2", json={"AEOUT": "RECOVERING/RESOLVING", "reason": "follow-up"}, headers=inv
+        )
         assert r.status_code == 204
         assert c.post(f"{ae}/2", json={"reason": "nothing"}, headers=inv).status_code == 422
         status = c.get(f"/api/v1/subjects/{code}", headers=inv).json()

@@ -265,11 +265,17 @@ def test_prescreening_to_enrolment_in_a_browser(
             inv.fill("#password", PASSWORD)
             inv.click("button[type=submit]")
             inv.goto(f"{base}/staff/subjects/{code}")
+            # each criterion is confirmed (preselected) or overridden with a status and reason
+            inv.check("input[name='action_E-TRANSF'][value=override]")
+            inv.select_option("select[name='status_E-TRANSF']", "not_applicable")
+            inv.fill("input[name='reason_E-TRANSF']", "No transfusion in the last 6 months")
             inv.check("input[name=overall][value=eligible]")
             inv.fill("#decide-reason", "All criteria met on recorded evidence")
             inv.fill("#decide-password", PASSWORD)
+            _shot(inv, tmp_path, "staff-decide")
             inv.click("#decide-form button[type=submit]")
             expect(inv.locator("#status")).to_have_text("eligible")
+            expect(inv.locator("#decisions")).to_contain_text("Override E-TRANSF: not_met")
 
             staff.reload()
             staff.click("#enrol")

@@ -162,7 +162,14 @@ def test_adverse_events_dlt_escalation_audit_and_exports(trial: Any, tmp_path: P
         # an upgrade of the event voids the signature; the outcome is pending again
         r = c.post(f"{ae_url}/2/update", data={"csrf_token": csrf, "aeout": "recovering",
                                                "reason": "follow-up lab"})  # fmt: skip
+        assert r.status_code == 422 and "AEOUT" in r.text  # not a CDISC OUT term
+        r = c.post(f"{ae_url}/2/update", data={"csrf_token": csrf,
+                                               "aeout": "RECOVERING/RESOLVING",
+                                               "reason": "follow-up lab"})  # fmt: skip
         assert "void: the event changed" in r.text
+        # the signature bound the event too: it reads void, not valid
+        ae_table = re.search(r'<table id="ae-table">.*?</table>', r.text, re.S)
+        assert ae_table and ">void<" in ae_table.group() and ">valid<" not in ae_table.group()
         assert _number(r.text, "dlt-outcome") == "pending"
         r = c.post(f"{ae_url}/2/adjudicate", data={**adj, "rule_id": "DLT-H",
                                                   "password": PASSWORD})  # fmt: skip

@@ -9,40 +9,27 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from radiotrial.protocol import bundled_protocol
 from radiotrial.registry import Actor, permission_matrix
 from radiotrial.web._auth import SessionStore, TokenSigner
+from tests.services._helpers import ELIGIBLE
 
 from .conftest import ROLES, SECRET, api_token, login, login_form, reference_of, submit
 
-# a complete, eligible screening record for the bundled protocol's criteria
-ELIGIBLE: list[tuple[str, object, str | None, str | None]] = [
-    ("age", 54, "y", None),
-    ("er_percent", 80, "%", None),
-    ("her2_status", "negative", None, None),
-    ("metastatic_or_unresectable", True, None, None),
-    ("recist_measurable", True, None, "recist-imaging"),
-    ("liver_metastases", False, None, "recist-imaging"),
-    ("brain_metastases", "none", None, "recist-imaging"),
-    ("neob_pet_positive", True, None, "neob-pet"),
-    ("prior_endocrine_therapy", True, None, None),
-    ("ecog", 1, None, None),
-    ("life_expectancy", 26, "week", None),
-    ("haemoglobin", 11.8, "g/dL", "labs"),
-    ("platelets", 210, "10^9/L", "labs"),
-    ("wbc", 5.1, "10^9/L", "labs"),
-    ("anc", 3.2, "10^9/L", "labs"),
-    ("egfr", 88, "mL/min/1.73m2", "labs"),
-    ("albumin", 4.0, "g/dL", "labs"),
-    ("bilirubin", 0.6, "xULN", "labs"),
-    ("alt", 0.8, "xULN", "labs"),
-    ("ast", 0.9, "xULN", "labs"),
-    ("prior_radioligand_therapy", False, None, None),
-    ("last_bone_seeking_radionuclide", "2019-03-01", None, None),
-    ("last_systemic_therapy", "2024-01-10", None, None),
-    ("transfusion_to_meet_eligibility", False, None, None),
-    ("pregnant_or_breastfeeding", False, None, "pregnancy-test"),
-    ("diffuse_marrow_involvement", False, None, None),
-]
+
+def _confirm_all(page: str, **overrides: tuple[str, str]) -> dict[str, str]:
+    """The decide form's per-criterion fields as the page shows them: every criterion
+    confirmed, except ``overrides`` (criterion id with '-' as '_' → (status, reason))."""
+    fields: dict[str, str] = {}
+    for cid, sha in re.findall(r'name="sha_([A-Z0-9-]+)" value="([0-9a-f]{64})"', page):
+        fields[f"sha_{cid}"] = sha
+        fields[f"action_{cid}"] = "confirm"
+        key = cid.replace("-", "_")
+        if key in overrides:
+            fields[f"action_{cid}"] = "override"
+            fields[f"status_{cid}"], fields[f"reason_{cid}"] = overrides[key]
+    assert fields, "no per-criterion decision fields on the page"
+    return fields
 
 
 def _evidence(observed: datetime) -> list[dict[str, Any]]:
@@ -121,14 +108,33 @@ def test_request_to_enrolment(staff_app: Any) -> None:
         csrf = login(inv, "investigator")
         page = inv.get(f"/staff/subjects/{ref}")
         assert 'id="overall">eligible<' in page.text
+        base = {"csrf_token": csrf, "overall": "eligible", "reason": "all met"}
+        signing = {**base, "password": "correct horse battery staple 7"}
+        confirmed = _confirm_all(page.text)
+        # every criterion needs its own decision: none is signed blindly
+        r = inv.post(f"/staff/subjects/{ref}/decide", data=signing)
+        assert r.status_code == 422 and "action_I-AGE" in r.text
         r = inv.post(f"/staff/subjects/{ref}/decide",
-                     data={"csrf_token": csrf, "overall": "eligible", "reason": "all met",
-                           "password": "wrong password"})  # fmt: skip
+                     data={**base, **confirmed, "password": "wrong password"})  # fmt: skip
         assert r.status_code == 403  # the signature needs the signer's password
-        r = inv.post(f"/staff/subjects/{ref}/decide",
-                     data={"csrf_token": csrf, "overall": "eligible", "reason": "all met",
-                           "password": "correct horse battery staple 7"})  # fmt: skip
+        # an override without a reason is refused; 'eligible' with a criterion failing too
+        no_reason = _confirm_all(page.text, I_ECOG=("not_met", ""))
+        r = inv.post(f"/staff/subjects/{ref}/decide", data={**signing, **no_reason})
+        assert r.status_code == 422 and "override needs a reason" in r.text
+        failing = _confirm_all(page.text, I_ECOG=("not_met", "ECOG 2 at the visit"))
+        r = inv.post(f"/staff/subjects/{ref}/decide", data={**signing, **failing})
+        assert r.status_code == 422 and "failing: I-ECOG" in r.text
+        # a judgement that changed after the page was shown is not signed unseen
+        stale = {**confirmed, "sha_I-PLT": "0" * 64}
+        r = inv.post(f"/staff/subjects/{ref}/decide", data={**signing, **stale})
+        assert r.status_code == 422 and "changed since it was reviewed" in r.text
+        r = inv.post(f"/staff/subjects/{ref}/decide", data={**signing, **confirmed})
         assert r.status_code == 200 and ">eligible<" in r.text
+        elig = bundled_protocol().eligibility
+        n_criteria = len(elig.inclusion) + len(elig.exclusion)
+        assert (
+            f"criteria confirmed: {n_criteria}" in r.text and 'class="small override"' not in r.text
+        )
         r = inv.post(f"/staff/subjects/{ref}/enrol", data={"csrf_token": csrf})
         assert r.status_code == 200
         assert "enrolled-cohort-1-level-1" in r.text

@@ -12,6 +12,7 @@ import functools
 import inspect
 import json
 import os
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from radiotrial.cli._output import console, json_option, print_json
+from radiotrial.cli._output import console, err_console, json_option, print_json
+from radiotrial.eligibility import apply_decisions
 from radiotrial.errors import InputFileError, ValidationError
 from radiotrial.protocol import bundled_protocol, load_protocol
 from radiotrial.registry import (
@@ -32,6 +34,7 @@ from radiotrial.registry import (
     upgrade,
 )
 from radiotrial.services import (
+    CriterionDecision,
     EvidenceItem,
     ServiceContext,
     adjudicate_dlt,
@@ -43,15 +46,18 @@ from radiotrial.services import (
     decide_eligibility,
     enrol,
     evaluate_record,
+    evaluate_subject,
     export_data,
     open_screening,
     propose_dlt,
     purge_prescreen,
     record_administration,
     record_evidence,
+    record_patient_record,
     register_prescreen,
     report_adverse_event,
     reveal_identity,
+    sign_decisions,
     subject_status,
     trial_status,
     verify_audit,
@@ -296,14 +302,20 @@ def subject_evidence(
     actor: Actor,
     code: str = typer.Argument(..., help="Subject code."),
     items: Path = typer.Argument(
-        ..., help="JSON list: variable, value, unit, observed_at, source_document, test_id."
+        ...,
+        help="JSON list of observations (variable, value, unit, observed_at, source_document, "
+        "test_id), or a patient record (radiotrial.eligibility format) to file as evidence.",
     ),
     as_json: bool = json_option,
 ) -> None:
     """Record screening evidence (all items or none)."""
     raw = _read_json(items)
+    if isinstance(raw, dict):
+        ids = record_patient_record(ctx, actor, code, raw)
+        _emit({"subject": code, "recorded": len(ids)}, as_json, "Evidence recorded")
+        return
     if not isinstance(raw, list):
-        raise InputFileError(str(items), "must hold a JSON list of observations")
+        raise InputFileError(str(items), "must hold a JSON list of observations or a record")
     parsed = []
     for i, it in enumerate(raw):
         try:
@@ -318,62 +330,170 @@ def subject_evidence(
     _emit({"subject": code, "recorded": len(ids)}, as_json, "Evidence recorded")
 
 
+def _criteria_table(title: str, criteria: list[dict[str, Any]]) -> Table:
+    table = Table(title=title)
+    for col in ("criterion", "status", "evidence", "reason", "sha256"):
+        table.add_column(col)
+    for c in criteria:
+        evidence = "; ".join(
+            f"{e['value']}{' ' + e['unit'] if e.get('unit') else ''} ({e['date']}, {e['source']})"
+            for e in c["evidence"]
+        )
+        table.add_row(c["id"], c["status"], evidence, c["reason"], c["content_sha256"][:12])
+    return table
+
+
 @subject_app.command("evaluate")
 @_acting(protocol=True)
 def subject_evaluate(
     ctx: ServiceContext,
     actor: Actor,
     code: str = typer.Argument(..., help="Subject code."),
-    record: Path = typer.Argument(..., help="Patient record JSON (radiotrial.eligibility format)."),
+    record: Path | None = typer.Argument(
+        None, help="Patient record JSON to preview (default: the evidence in the registry)."
+    ),
     as_json: bool = json_option,
 ) -> None:
-    """Evaluate a screening record with the eligibility engine (nothing is written)."""
-    result = evaluate_record(ctx, actor, code, _read_json(record))
+    """The eligibility engine, as of today, on the recorded evidence (nothing is written)."""
+    if record is None:
+        result = evaluate_subject(ctx, actor, code).to_dict()
+    else:
+        result = evaluate_record(ctx, actor, code, _read_json(record))
     if as_json:
         print_json(result)
         return
-    table = Table(title=f"{code}: {result['overall']}")
-    for col in ("criterion", "status", "reason"):
-        table.add_column(col)
-    for c in result["criteria"]:
-        table.add_row(c["id"], c["status"], c["reason"])
-    console.print(table)
+    console.print(_criteria_table(f"{code}: {result['overall']} ({result['as_of']})",
+                                  result["criteria"]))  # fmt: skip
+
+
+def _parse_override(text: str) -> tuple[str, str, str]:
+    cid, _, rest = text.partition("=")
+    status, _, reason = rest.partition(":")
+    if not cid.strip() or status.strip() not in ("met", "not_met", "not_applicable"):
+        raise ValidationError(
+            "--override", text, "write ID=STATUS:REASON, STATUS met, not_met or not_applicable"
+        )
+    return cid.strip(), status.strip(), reason.strip()
+
+
+def _file_decisions(path: Path, digests: dict[str, str]) -> list[CriterionDecision]:
+    raw = _read_json(path)
+    if not isinstance(raw, list):
+        raise InputFileError(str(path), "must hold a JSON list of per-criterion decisions")
+    out = []
+    for i, d in enumerate(raw):
+        if not isinstance(d, dict) or d.get("action") not in ("confirm", "override"):
+            raise InputFileError(
+                str(path), f"item {i}: needs criterion and action confirm|override"
+            )
+        try:
+            cid = str(d["criterion"])
+        except KeyError:
+            raise InputFileError(str(path), f"item {i} lacks 'criterion'") from None
+        out.append(CriterionDecision(
+            cid, d["action"], status=d.get("status"), reason=d.get("reason") or "",
+            content_sha256=d.get("content_sha256") or digests.get(cid),
+        ))  # fmt: skip
+    return out
+
+
+def _ask(c: dict[str, Any]) -> CriterionDecision:
+    """Ask the investigator at the console about one criterion."""
+    err_console.print(f"{c['id']} {c['status']}: {c['reason']}", markup=False, highlight=False)
+    answer = typer.prompt("  confirm or override? [c/o]", default="c", err=True)
+    if answer.strip().lower() in ("c", "confirm"):
+        return CriterionDecision(c["id"], "confirm", content_sha256=c["content_sha256"])
+    if answer.strip().lower() not in ("o", "override"):
+        raise ValidationError(c["id"], answer, "answer c (confirm) or o (override)")
+    status = typer.prompt("  new status (met, not_met, not_applicable)", err=True)
+    reason = typer.prompt("  reason for the override", err=True)
+    return CriterionDecision(c["id"], "override", status=status.strip(), reason=reason,
+                             content_sha256=c["content_sha256"])  # fmt: skip
 
 
 @subject_app.command("decide")
+@_acting(protocol=True)
 def subject_decide(
+    ctx: ServiceContext,
+    actor: Actor,
     code: str = typer.Argument(..., help="Subject code."),
     reason: str = typer.Option(..., "--reason", help="Reason for the decision."),
+    confirm: list[str] = typer.Option(
+        [], "--confirm", help="Confirm this criterion as the engine judged it ('all': the rest)."
+    ),
+    override: list[str] = typer.Option(
+        [], "--override", help="ID=STATUS:REASON, e.g. 'I-ECOG=met:ECOG 1 on repeat visit'."
+    ),
+    decisions_file: Path | None = typer.Option(
+        None, "--decisions", help="JSON list: criterion, action, status, reason, content_sha256."
+    ),
     overall: str | None = typer.Option(
-        None, "--overall", help="eligible or ineligible (default: the engine's result)."
+        None, "--overall", help="eligible or ineligible (default: what the decisions give)."
     ),
-    criteria: Path | None = typer.Option(None, "--criteria", help="JSON per-criterion results."),
-    record: Path | None = typer.Option(
-        None, "--record", help="Patient record JSON: evaluate it and sign the engine's results."
-    ),
-    user: str | None = UserOpt,
-    url: str | None = UrlOpt,
-    protocol: Path | None = ProtocolOpt,
     as_json: bool = json_option,
 ) -> None:
-    """Record and e-sign the eligibility decision (investigator; password asked again)."""
-    if (criteria is None) == (record is None):
-        raise ValidationError("--criteria/--record", ..., "give exactly one of them")
-    ctx = _context(url, protocol)
-    actor = _login(ctx, user)
-    if record is not None:
-        result = evaluate_record(ctx, actor, code, _read_json(record))
-        results, engine_overall = result["criteria"], result["overall"]
-    else:
-        data = _read_json(criteria)  # type: ignore[arg-type]
-        results = data.get("criteria", data) if isinstance(data, dict) else data
-        engine_overall = None
-    decision = overall or engine_overall
+    """Confirm or override each criterion of the engine's evaluation and e-sign the decision.
+
+    The engine evaluates the recorded evidence as of today; the table shows what you sign.
+    Criteria not decided by --confirm, --override or --decisions are asked at the console.
+    The password is asked again for the signature.
+    """
+    result = evaluate_subject(ctx, actor, code)
+    data = result.to_dict()
+    title = f"{code}: engine says {data['overall']} ({data['as_of']})"
+    err_console.print(_criteria_table(title, data["criteria"]))
+    digests = {c.id: c.content_sha256 for c in result.criteria}
+    given = [] if decisions_file is None else _file_decisions(decisions_file, digests)
+    for text in override:
+        cid, status, why = _parse_override(text)
+        given.append(
+            CriterionDecision(
+                cid,
+                "override",
+                status=status,  # type: ignore[arg-type]
+                reason=why,
+                content_sha256=digests.get(cid),
+            )
+        )
+    given += [CriterionDecision(cid, "confirm", content_sha256=digests.get(cid))
+              for cid in confirm if cid != "all"]  # fmt: skip
+    chosen: dict[str, CriterionDecision] = {}
+    for d in given:
+        if d.criterion_id in chosen:
+            raise ValidationError("--confirm/--override", d.criterion_id, "decided twice")
+        chosen[d.criterion_id] = d
+    rest = [c for c in data["criteria"] if c["id"] not in chosen]
+    if rest and "all" in confirm:
+        for c in rest:
+            chosen[c["id"]] = CriterionDecision(
+                c["id"], "confirm", content_sha256=c["content_sha256"]
+            )
+    elif rest and not sys.stdin.isatty():
+        raise ValidationError(
+            "--confirm/--override",
+            [c["id"] for c in rest],
+            "undecided: decide each, or --confirm all",
+        )
+    for c in rest:
+        if c["id"] not in chosen:
+            chosen[c["id"]] = _ask(c)
+    decisions = list(chosen.values())
+    signed = sign_decisions(
+        result,
+        decisions,
+        signer_id=actor.username,
+        signer_name=actor.full_name or actor.username,
+        signed_at=ctx.now(),
+    )
+    preview = apply_decisions(result, signed)
+    decision = overall or preview.overall
     if decision not in ("eligible", "ineligible"):
         raise ValidationError(
-            "--overall", decision, "give eligible or ineligible (the engine says pending)"
+            "--overall",
+            decision,
+            "the criteria as decided are pending: record the missing evidence",
         )
-    decide_eligibility(ctx, actor, code, overall=decision, criteria=results,  # type: ignore[arg-type]
+    decide_eligibility(ctx, actor, code, overall=decision, decisions=decisions,  # type: ignore[arg-type]
                        reason=reason, password=_password("Signature password"))  # fmt: skip
     _emit(subject_status(ctx, actor, code), as_json, f"Subject {code}")
 

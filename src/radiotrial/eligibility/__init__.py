@@ -33,9 +33,12 @@ from radiotrial.eligibility._engine import (
     Outcome,
     Overall,
     check_record_dates,
+    criterion_variables,
+    evaluate_criteria,
     evaluate_criterion,
     evaluate_eligibility,
     overall_of,
+    screening_windows,
 )
 from radiotrial.eligibility._labs import (
     ANALYTES,
@@ -94,8 +97,10 @@ __all__ = [
     "cockcroft_gault",
     "convert_lab",
     "criterion_digest",
+    "criterion_variables",
     "derive",
     "egfr_ckd_epi_2021",
+    "evaluate_criteria",
     "evaluate_criterion",
     "evaluate_eligibility",
     "example_record",
@@ -109,6 +114,7 @@ __all__ = [
     "overall_of",
     "parse_patient_record",
     "patient_record_schema",
+    "screening_windows",
     "sign_criterion",
     "uln_multiple",
 ]

@@ -22,6 +22,8 @@ event (no such therapy in the reviewed history) makes ``within`` false and ``old
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -41,9 +43,12 @@ __all__ = [
     "Outcome",
     "Overall",
     "check_record_dates",
+    "criterion_variables",
+    "evaluate_criteria",
     "evaluate_criterion",
     "evaluate_eligibility",
     "overall_of",
+    "screening_windows",
 ]
 
 CriterionStatus = Literal["met", "not_met", "pending", "not_applicable"]
@@ -97,8 +102,21 @@ class CriterionResult:
             "assumption": self.assumption,
         }
 
+    @property
+    def content_sha256(self) -> str:
+        """SHA-256 (hex) of the canonical JSON of :meth:`content_dict`."""
+        text = json.dumps(
+            self.content_dict(),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            default=str,
+        )
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
     def to_dict(self) -> dict[str, Any]:
         d = self.content_dict()
+        d["content_sha256"] = self.content_sha256
         d["status"] = self.status
         d["outcome"] = self.outcome
         d["engine_status"] = self.engine_status or self.status
@@ -208,8 +226,8 @@ def check_record_dates(record: PatientRecord, as_of: date) -> None:
         )
 
 
-def _windows(protocol: Protocol) -> dict[str, tuple[str, float, str]]:
-    """variable → (screening test id, window in days, window text)."""
+def screening_windows(protocol: Protocol) -> dict[str, tuple[str, float, str]]:
+    """variable → (screening test id, window in days, window text); the shortest window wins."""
     out: dict[str, tuple[str, float, str]] = {}
     for test in protocol.screening_tests:
         days = test.window.to("d")
@@ -437,19 +455,9 @@ def evaluate_eligibility(
         as_of = record.assessment_date
     check_record_dates(record, as_of)
     opts = options or EvaluationOptions()
-    criteria: list[tuple[Criterion, CriterionKind]] = [
-        (c, "inclusion") for c in protocol.eligibility.inclusion
-    ] + [(c, "exclusion") for c in protocol.eligibility.exclusion]
-    needed: list[str] = []
-    for c, _ in criteria:
-        for v in (c.variable, c.when, c.unless):
-            if v is not None and v not in needed:
-                needed.append(v)
-    derived = {v: derive(v, record, as_of, opts) for v in needed}
-    windows = _windows(protocol)
-    results = [
-        evaluate_criterion(c, kind, derived, as_of=as_of, windows=windows) for c, kind in criteria
-    ]
+    derived = {v: derive(v, record, as_of, opts) for v in criterion_variables(protocol)}
+    result = evaluate_criteria(protocol, derived, subject_id=record.subject_id, as_of=as_of)
+    results = list(result.criteria)
     residency = record.demographics.residency
     if residency == "expatriate" and not protocol.expatriates_eligible:
         ev = Evidence(
@@ -472,8 +480,46 @@ def evaluate_eligibility(
                 source="protocol.expatriates_eligible",
             )
         )
+    return result.with_criteria(results)
+
+
+def criterion_variables(protocol: Protocol) -> list[str]:
+    """Every variable the protocol's criteria test or condition on (``when``/``unless``)."""
+    needed: list[str] = []
+    for c in (*protocol.eligibility.inclusion, *protocol.eligibility.exclusion):
+        for v in (c.variable, c.when, c.unless):
+            if v is not None and v not in needed:
+                needed.append(v)
+    return needed
+
+
+def evaluate_criteria(
+    protocol: Protocol,
+    derived: dict[str, DerivedValue],
+    *,
+    subject_id: str,
+    as_of: date,
+) -> EligibilityResult:
+    """Judge every inclusion and exclusion criterion from already-derived variables.
+
+    ``derived`` must hold every variable of :func:`criterion_variables` (``known=False`` for
+    those not decided); screening windows are counted to ``as_of``. This is the engine behind
+    :func:`evaluate_eligibility` (variables derived from a patient record) and behind the
+    registry's evaluation of recorded evidence.
+    """
+    missing = [v for v in criterion_variables(protocol) if v not in derived]
+    if missing:
+        raise ValidationError("derived", missing, "no value (known or pending) for these variables")
+    windows = screening_windows(protocol)
+    results = [
+        evaluate_criterion(c, "inclusion", derived, as_of=as_of, windows=windows)
+        for c in protocol.eligibility.inclusion
+    ] + [
+        evaluate_criterion(c, "exclusion", derived, as_of=as_of, windows=windows)
+        for c in protocol.eligibility.exclusion
+    ]
     return EligibilityResult(
-        subject_id=record.subject_id,
+        subject_id=subject_id,
         protocol_id=protocol.id,
         as_of=as_of,
         overall=overall_of(results),

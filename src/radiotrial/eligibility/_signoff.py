@@ -10,8 +10,6 @@ authenticating the signer, is the registry's job; this module is pure data and c
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -33,14 +31,7 @@ Action = Literal["confirm", "override"]
 
 def criterion_digest(criterion: CriterionResult) -> str:
     """SHA-256 (hex) of the canonical JSON of a criterion's engine judgement."""
-    text = json.dumps(
-        criterion.content_dict(),
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=str,
-    )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return criterion.content_sha256
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +102,18 @@ def sign_criterion(
     status : {"met", "not_met", "not_applicable"}, optional
         The new status (override only).
 
+    Notes
+    -----
+    A *pending* judgement can be confirmed (it stays pending) but not overridden: pending means
+    the evidence is missing or outside its screening window, and the remedy is to record it,
+    after which the engine judges the criterion again. An override replaces a judgement made on
+    evidence, never missing evidence.
+
     Raises
     ------
     ValidationError
-        Unknown criterion, naive datetime, override without a reason or with the same or a
-        pending status.
+        Unknown criterion, naive datetime, override without a reason, of a pending judgement,
+        or with the same or a pending status.
     """
     crit = result.criterion(criterion_id)
     check_aware("signed_at", signed_at)
@@ -125,7 +123,9 @@ def sign_criterion(
     if action == "confirm":
         if status is not None and status != engine_status:
             raise ValidationError(
-                "status", status, "a confirmation keeps the engine's status; use action='override'"
+                f"{criterion_id}.status",
+                status,
+                "a confirmation keeps the engine's status; use action='override'",
             )
         final: CriterionStatus = engine_status
         meaning = (
@@ -133,14 +133,21 @@ def sign_criterion(
         )
     elif action == "override":
         if not reason.strip():
-            raise ValidationError("reason", reason, "an override needs a reason")
+            raise ValidationError(f"{criterion_id}.reason", reason, "an override needs a reason")
+        if engine_status == "pending":
+            raise ValidationError(
+                f"criterion {criterion_id}",
+                "pending",
+                "a pending criterion lacks in-window evidence: record the evidence, do not "
+                "override it",
+            )
         if status is None or status == "pending":
             raise ValidationError(
-                "status", status, "an override sets met, not_met or not_applicable"
+                f"{criterion_id}.status", status, "an override sets met, not_met or not_applicable"
             )
         if status == engine_status:
             raise ValidationError(
-                "status", status, "equals the engine's status; use action='confirm'"
+                f"{criterion_id}.status", status, "equals the engine's status; use action='confirm'"
             )
         final = status
         meaning = (

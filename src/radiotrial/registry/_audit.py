@@ -15,6 +15,8 @@ UPDATE and DELETE on the table, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -45,17 +47,35 @@ __all__ = [
 
 GENESIS_HASH = "0" * 64
 
-# never copied into the audit trail: a password hash is a secret even when salted, and a kept
-# identity key would let anyone holding the vault key test whether a purged person was here
-_REDACTED = frozenset({"password_hash", "key_hash"})
+# never copied into the audit trail (a password hash is a secret even when salted; a row's
+# audit key blinds its keyed hashes, see snapshot)
+_REDACTED = frozenset({"password_hash", "audit_key"})
 
 Action = Literal[
-    "create", "update", "delete", "read", "purge", "sign", "login", "migrate", "export"
+    "create",
+    "update",
+    "delete",
+    "read",
+    "purge",
+    "sign",
+    "override",
+    "login",
+    "migrate",
+    "export",
 ]
+
+
+def _blind(key: bytes, value: str) -> str:
+    return "hmac:" + hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def snapshot(obj: Base) -> dict[str, Any]:
     """Column values of a mapped object as JSON-ready data (ciphertext as its SHA-256).
+
+    A model's ``AUDIT_BLINDED`` columns (the vault's keyed hashes) appear as HMAC-SHA256 under
+    the row's own ``audit_key``: comparable between entries and checkable against the live row,
+    unmatchable once the row, and with it the key, is deleted (crypto-shredding), even by
+    someone holding the vault key.
 
     A model that lists columns in ``audit_digest`` (and has an ``audit_salt`` column) has them
     replaced by one ``content_sha256`` = SHA-256 of the salt and their canonical JSON: the trail
@@ -63,12 +83,19 @@ def snapshot(obj: Base) -> dict[str, Any]:
     guessed: the salt is random and leaves with the row) once retention deletes it.
     """
     mapper = sa_inspect(type(obj))
+    blinded: tuple[str, ...] = getattr(type(obj), "AUDIT_BLINDED", ())
     digested: tuple[str, ...] = getattr(type(obj), "audit_digest", ())
-    data = {
-        col.key: "***" if col.key in _REDACTED else to_jsonable(getattr(obj, col.key))
-        for col in mapper.column_attrs
-        if col.key not in ("created_at", "audit_salt") and col.key not in digested
-    }
+    data: dict[str, Any] = {}
+    for col in mapper.column_attrs:
+        if col.key in ("created_at", "audit_salt") or col.key in digested:
+            continue
+        value = getattr(obj, col.key)
+        if col.key in _REDACTED:
+            data[col.key] = "***"
+        elif col.key in blinded and value is not None:
+            data[col.key] = _blind(obj.audit_key, value)  # type: ignore[attr-defined]
+        else:
+            data[col.key] = to_jsonable(value)
     if digested:
         content = canonical_json({k: getattr(obj, k) for k in digested})
         salt = getattr(obj, "audit_salt")  # noqa: B009 (models without digests have none)

@@ -7,6 +7,7 @@ column used by SQLAlchemy's optimistic concurrency check and bound into e-signat
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -153,15 +154,21 @@ class IdentityKey(Base):
     A subject has one per identifying combination the registry holds (normalised name alone;
     name + birth date, name + e-mail, name + telephone; identity document). The HMAC input names
     its combination, so equal hashes mean equal combinations; which combination matched is read
-    from the hashes of the new record, not stored here. The hash is redacted in the audit trail
-    (it is derived data, and a kept hash would let anyone with the key test a purged person).
+    from the hashes of the new record, not stored here. The audit trail never holds the hash as
+    such, only blinded under this row's own random ``audit_key`` (``AUDIT_BLINDED``): deleting
+    the row at purge destroys the key, so the person's earlier audit entries can no longer be
+    matched to anyone, even by someone holding the vault key (crypto-shredding).
     """
 
     __tablename__ = "identity_keys"
     __table_args__ = (UniqueConstraint("subject_id", "key_hash"),)
+    AUDIT_BLINDED: ClassVar[tuple[str, ...]] = ("key_hash",)
     id: Mapped[int] = mapped_column(primary_key=True)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id", ondelete="CASCADE"))
     key_hash: Mapped[str] = mapped_column(String(64), index=True)
+    audit_key: Mapped[bytes] = mapped_column(
+        LargeBinary(32), default=lambda: secrets.token_bytes(32)
+    )
 
     subject: Mapped[Subject] = relationship()
 
@@ -314,8 +321,13 @@ class AdverseEvent(_Versioned, Base):
 
 
 class DltAdjudication(_Versioned, Base):
-    """The investigator's DLT adjudication of one adverse event."""
+    """The investigator's DLT adjudication of one adverse event.
 
+    A signature on it also binds the adverse event it judged (``SIGNATURE_BINDS``): an edit of
+    the event voids the signature, as an edit of the adjudication does.
+    """
+
+    SIGNATURE_BINDS: ClassVar[tuple[str, ...]] = ("adverse_event",)
     __tablename__ = "dlt_adjudications"
     id: Mapped[int] = mapped_column(primary_key=True)
     adverse_event_id: Mapped[int] = mapped_column(
@@ -328,6 +340,8 @@ class DltAdjudication(_Versioned, Base):
     rationale: Mapped[str] = mapped_column(Text)
     adjudicated_by: Mapped[str] = mapped_column(String(64))
     adjudicated_at: Mapped[datetime]
+
+    adverse_event: Mapped[AdverseEvent] = relationship()
 
 
 class Request(_Versioned, Base):

@@ -2,10 +2,11 @@
 
 A signature stores the signer, the meaning (review, approval, responsibility, authorship), the
 time, and ``record_hash`` = SHA-256 of the canonical JSON of the record's columns, its table
-and its version. Signing requires the signer's password again (11.200(a)(1)). Validity is
-recomputed on every read: any later edit changes the record's hash and version, so every
-signature on the earlier version reads as *void* while the signature row itself stays
-(append-only).
+and its version, together with the columns of the records it judges (a model's
+``SIGNATURE_BINDS``: a DLT adjudication binds its adverse event). Signing requires the
+signer's password again (11.200(a)(1)). Validity is recomputed on every read: any later edit of
+the record, or of a record it binds, changes the hash, so every signature on the earlier
+version reads as *void* while the signature row itself stays (append-only).
 """
 
 from __future__ import annotations
@@ -36,8 +37,17 @@ SignatureStatus = Literal["valid", "void", "record-deleted"]
 
 
 def record_hash(obj: Base) -> str:
-    """SHA-256 over the record's table name and canonical column values (version included)."""
-    return sha256_hex(canonical_json({"table": obj.__tablename__, "record": snapshot(obj)}))
+    """SHA-256 over the record's table name and canonical column values (version included),
+    and those of every record named in its ``SIGNATURE_BINDS``."""
+    content: dict[str, Any] = {"table": obj.__tablename__, "record": snapshot(obj)}
+    binds: tuple[str, ...] = getattr(type(obj), "SIGNATURE_BINDS", ())
+    if binds:
+        content["binds"] = {
+            name: {"table": rel.__tablename__, "record": snapshot(rel)}
+            for name in binds
+            if (rel := getattr(obj, name)) is not None
+        }
+    return sha256_hex(canonical_json(content))
 
 
 def sign_record(

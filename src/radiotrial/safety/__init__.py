@@ -37,10 +37,14 @@ from radiotrial.safety._ctcae import (
 from radiotrial.safety._dlt import (
     DltOutcome,
     DltStatus,
+    DltWindow,
     EventAdjudication,
     SubjectSafety,
     adjudicate_dlt,
     dlt_outcomes,
+    dlt_windows,
+    onset_in_window,
+    rule_fit,
 )
 
 __all__ = [
@@ -52,6 +56,7 @@ __all__ = [
     "CtcaeTerm",
     "DltOutcome",
     "DltStatus",
+    "DltWindow",
     "EventAdjudication",
     "IsoDateInterval",
     "LabGrade",
@@ -59,9 +64,12 @@ __all__ = [
     "adjudicate_dlt",
     "ctcae_terms",
     "dlt_outcomes",
+    "dlt_windows",
     "event_category",
     "get_term",
     "grade_lab",
+    "onset_in_window",
     "parse_adverse_event",
     "parse_iso_date",
+    "rule_fit",
 ]

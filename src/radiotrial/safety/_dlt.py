@@ -7,9 +7,14 @@ of an evaluated cycle, and, where the rule has ``min_duration_days``, a duration
 long. Each test is three-valued: a partial onset date straddling the window edge, or an ongoing
 event not yet long enough, leaves the event *pending*.
 
-Window: the ``window`` days counted from the administration of each evaluated cycle, day 0
-(administration) to day ``window − 1``; it closes on day ``window`` (a 42-day window for a dose
-on 1 June closes on 13 July). A patient is
+Window: the ``window`` days counted by calendar day from the administration of each evaluated
+cycle, day 0 (administration) to day ``window − 1``; it closes on day ``window`` (a 42-day window
+for a dose on 1 June closes on 13 July, and an event with onset on 13 July is outside it). This
+is the protocol's meaning: its DLT window is one cycle (``dlt.window`` = ``cycle_interval`` =
+6 weeks in the bundled protocol), and day 42 is the day the next cycle is given, so an event
+that day belongs to the next cycle. This module is the one home of the window and of the rule
+checks; :mod:`radiotrial.services` calls :func:`dlt_windows`, :func:`onset_in_window` and
+:func:`rule_fit`. A patient is
 
 * ``dlt`` as soon as one event is a DLT (even before the window closes);
 * ``not_dlt`` once every evaluated window has closed with no DLT and no pending event;
@@ -29,19 +34,30 @@ from typing import Any, Literal
 
 from radiotrial.errors import ValidationError
 from radiotrial.protocol import DltDefinition, DltRule, Protocol
-from radiotrial.safety._ae import AdverseEvent, event_category, parse_adverse_event
+from radiotrial.safety._ae import (
+    AdverseEvent,
+    IsoDateInterval,
+    event_category,
+    parse_adverse_event,
+)
 
 __all__ = [
     "DltOutcome",
     "DltStatus",
+    "DltWindow",
     "EventAdjudication",
     "SubjectSafety",
     "adjudicate_dlt",
     "dlt_outcomes",
+    "dlt_windows",
+    "onset_in_window",
+    "rule_fit",
 ]
 
 DltStatus = Literal["dlt", "not_dlt", "pending", "not_evaluable"]
 EventStatus = Literal["dlt", "not_dlt", "pending"]
+Category = Literal["haematologic", "non_haematologic"]
+DltWindow = tuple[int, date, date]  # (cycle, first day, closing day: the first day outside)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +156,29 @@ def _tri_and(*values: bool | None) -> bool | None:
     return None
 
 
-def _in_windows(ae: AdverseEvent, windows: Sequence[tuple[int, date, date]]) -> bool | None:
-    s = ae.start
+def dlt_windows(
+    definition: DltDefinition, administrations: Mapping[int, date]
+) -> tuple[DltWindow, ...]:
+    """The DLT window of each evaluated cycle given so far: (cycle, day 0, closing day)."""
+    span = timedelta(days=float(definition.window.to("d")))
+    return tuple(
+        (c, administrations[c], administrations[c] + span)
+        for c in sorted(definition.evaluated_cycles)
+        if c in administrations
+    )
+
+
+def onset_in_window(
+    onset: AdverseEvent | IsoDateInterval | date, windows: Sequence[DltWindow]
+) -> bool | None:
+    """Whether an event's onset (AESTDTC) lies in a window (day 0 ≤ onset < closing day);
+    ``None`` when a partial onset date straddles a window edge."""
+    if isinstance(onset, AdverseEvent):
+        s = onset.start
+    elif isinstance(onset, date):
+        s = IsoDateInterval(onset.isoformat(), onset, onset)
+    else:
+        s = onset
     if any(w0 <= s.earliest and s.latest < w1 for _, w0, w1 in windows):
         return True
     if all(s.latest < w0 or s.earliest >= w1 for _, w0, w1 in windows):
@@ -166,46 +203,80 @@ def _duration_ok(ae: AdverseEvent, min_days: float, as_of: date) -> tuple[bool |
     return None, f"partial dates: lasted {shortest}–{longest} d, rule needs ≥ {min_days:g} d"
 
 
-def _rule_verdict(
-    rule: DltRule, ae: AdverseEvent, windows: Sequence[tuple[int, date, date]], as_of: date
-) -> tuple[bool | None, str]:
-    cat = event_category(ae)
-    parts: list[str] = []
+def _misfit(rule: DltRule, ae: AdverseEvent, cat: Category) -> str | None:
+    """Why the rule's category, terms, grade or attribution exclude ``ae`` (None: they fit)."""
     if rule.category != "any" and rule.category != cat:
-        return False, f"{rule.id}: {cat.replace('_', '-')} event, rule is {rule.category}"
+        return f"{cat.replace('_', '-')} event, rule is {rule.category}"
     if rule.terms and ae.AEDECOD.casefold() not in {t.casefold() for t in rule.terms}:
-        return False, f"{rule.id}: {ae.AEDECOD} is not one of the rule's terms"
+        return f"{ae.AEDECOD} is not one of the rule's terms"
     if rule.min_grade > ae.AETOXGR:
-        return False, f"{rule.id}: grade {ae.AETOXGR} < {rule.min_grade}"
+        return f"grade {ae.AETOXGR} < {rule.min_grade}"
     if ae.AEREL not in rule.attribution:
-        return False, f"{rule.id}: attribution '{ae.AEREL}' not in {'/'.join(rule.attribution)}"
-    in_win = _in_windows(ae, windows)
+        return f"attribution '{ae.AEREL}' not in {'/'.join(rule.attribution)}"
+    return None
+
+
+def _duration(rule: DltRule, ae: AdverseEvent, as_of: date) -> tuple[bool | None, list[str]]:
+    if rule.min_duration_days is None:
+        return True, []
+    ok, text = _duration_ok(ae, rule.min_duration_days, as_of)
+    return ok, [text]
+
+
+def rule_fit(
+    rule: DltRule, ae: AdverseEvent, *, as_of: date, category: Category | None = None
+) -> tuple[bool | None, str]:
+    """Whether ``ae`` has what ``rule`` asks, apart from the window: category (and the rule's
+    terms, matched against AEDECOD case-insensitively), grade, attribution and duration.
+
+    ``category`` replaces :func:`event_category` where the record states it (the registry
+    keeps the reporter's haematologic flag). Returns the three-valued verdict (``None``: an
+    ongoing event not yet long enough, or partial dates) and its reason.
+    """
+    cat = category or event_category(ae)
+    why = _misfit(rule, ae, cat)
+    if why is not None:
+        return False, f"{rule.id}: {why}"
+    ok, parts = _duration(rule, ae, as_of)
+    head = f"{cat.replace('_', '-')} grade {ae.AETOXGR}, {ae.AEREL}"
+    return ok, f"{rule.id}: " + "; ".join([head, *parts])
+
+
+def _rule_verdict(
+    rule: DltRule,
+    ae: AdverseEvent,
+    windows: Sequence[DltWindow],
+    as_of: date,
+    category: Category | None,
+) -> tuple[bool | None, str]:
+    cat = category or event_category(ae)
+    why = _misfit(rule, ae, cat)
+    if why is not None:
+        return False, f"{rule.id}: {why}"
+    in_win = onset_in_window(ae, windows)
     if in_win is False:
         return False, f"{rule.id}: onset {ae.AESTDTC} outside the DLT window"
-    parts.append(f"{cat.replace('_', '-')} grade {ae.AETOXGR}, {ae.AEREL}")
-    parts.append(
+    where = (
         f"onset {ae.AESTDTC} in window"
         if in_win
         else f"onset {ae.AESTDTC}: partial date straddles the window edge"
     )
-    dur: bool | None = True
-    if rule.min_duration_days is not None:
-        dur, text = _duration_ok(ae, rule.min_duration_days, as_of)
-        parts.append(text)
-    verdict = _tri_and(in_win, dur)
-    return verdict, f"{rule.id}: " + "; ".join(parts)
+    ok, parts = _duration(rule, ae, as_of)
+    head = f"{cat.replace('_', '-')} grade {ae.AETOXGR}, {ae.AEREL}"
+    return _tri_and(in_win, ok), f"{rule.id}: " + "; ".join([head, where, *parts])
 
 
 def _adjudicate_event(
     ae: AdverseEvent,
     definition: DltDefinition,
-    windows: Sequence[tuple[int, date, date]],
+    windows: Sequence[DltWindow],
     as_of: date,
+    category: Category | None,
 ) -> EventAdjudication:
     reasons_no: list[str] = []
     pending: list[str] = []
     for rule in definition.rules:
-        verdict, why = _rule_verdict(rule, ae, windows, as_of)
+        verdict, why = _rule_verdict(rule, ae, windows, as_of, category)
         if verdict is True:
             return EventAdjudication(
                 ae.AESEQ, ae.AEDECOD, ae.AETOXGR, "dlt", rule.id, f"DLT by {why}"
@@ -229,6 +300,7 @@ def adjudicate_dlt(
     subject_id: str,
     dose_level: int | None = None,
     off_study: date | None = None,
+    categories: Mapping[int, Category] | None = None,
 ) -> DltOutcome:
     """Adjudicate one patient's adverse events against the protocol's DLT definition.
 
@@ -248,6 +320,9 @@ def adjudicate_dlt(
         1-based dose level given (carried to the escalation trial state).
     off_study : date, optional
         Date the patient left the study (withdrawal, death from progression, ...).
+    categories : mapping of int to str, optional
+        Haematologic or not per AESEQ where the record states it (default
+        :func:`event_category`).
 
     Returns
     -------
@@ -267,12 +342,7 @@ def adjudicate_dlt(
             dict(administrations),
             f"no administration date for evaluated cycle {first}",
         )
-    span = timedelta(days=window_d)
-    windows = tuple(
-        (c, administrations[c], administrations[c] + span)
-        for c in sorted(definition.evaluated_cycles)
-        if c in administrations
-    )
+    windows = dlt_windows(definition, administrations)
     missing_cycles = [c for c in definition.evaluated_cycles if c not in administrations]
     parsed = [parse_adverse_event(e) for e in events]
     for ae in parsed:
@@ -284,7 +354,10 @@ def adjudicate_dlt(
             raise ValidationError(
                 "AESTDTC", ae.AESTDTC, f"AE {ae.AESEQ} starts after the adjudication date {as_of}"
             )
-    verdicts = tuple(_adjudicate_event(ae, definition, windows, as_of) for ae in parsed)
+    cats = categories or {}
+    verdicts = tuple(
+        _adjudicate_event(ae, definition, windows, as_of, cats.get(ae.AESEQ)) for ae in parsed
+    )
     observed_to = as_of if off_study is None else min(as_of, off_study)
     closed = not missing_cycles and all(as_of >= w1 for _, _, w1 in windows)
     followup = float(sum(min(max((observed_to - w0).days, 0), window_d) for _, w0, _ in windows))

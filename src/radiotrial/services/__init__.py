@@ -5,12 +5,21 @@ Each function takes a :class:`ServiceContext` (registry, protocol, vault, clock)
 write transaction: the change, its milestones and its audit entries commit together or not at
 all. The science and trial-design packages are called through thin adapters
 (:func:`design_for`, which is :func:`radiotrial.escalation.design_from_protocol`;
-:func:`evaluate_record` for :mod:`radiotrial.eligibility`, :func:`propose_dlt` and the CTCAE
-category for :mod:`radiotrial.safety`).
+:func:`evaluate_subject` and :func:`decide_eligibility` for :mod:`radiotrial.eligibility`,
+:func:`propose_dlt`, :func:`adjudicate_dlt` and the CTCAE category for :mod:`radiotrial.safety`).
 """
 
 from radiotrial.services._context import PORTAL, ServiceContext
 from radiotrial.services._demo import DemoTrialSummary, demo_scenario, seed_demo_trial
+from radiotrial.services._eligibility import (
+    CriterionDecision,
+    decide_eligibility,
+    evaluate_record,
+    evaluate_subject,
+    record_patient_record,
+    screening_checklist,
+    sign_decisions,
+)
 from radiotrial.services._enrolment import (
     EnrolmentResult,
     design_for,
@@ -56,13 +65,10 @@ from radiotrial.services._subjects import (
     PrescreenReceipt,
     change_status,
     correct_identity,
-    decide_eligibility,
-    evaluate_record,
     open_screening,
     record_evidence,
     register_prescreen,
     reveal_identity,
-    screening_checklist,
     take_forward,
 )
 from radiotrial.services._treatment import (
@@ -91,6 +97,7 @@ __all__ = [
     "REQUEST_CONSENTS",
     "Account",
     "AdministrationResult",
+    "CriterionDecision",
     "DeliveryReport",
     "DemoTrialSummary",
     "EnrolmentResult",
@@ -121,6 +128,7 @@ __all__ = [
     "erase_request_data",
     "escalation_state",
     "evaluate_record",
+    "evaluate_subject",
     "export_data",
     "file_request",
     "list_outbox",
@@ -136,6 +144,7 @@ __all__ = [
     "record_dosimetry",
     "record_evidence",
     "record_imaging",
+    "record_patient_record",
     "register_prescreen",
     "report_adverse_event",
     "request_detail",
@@ -144,6 +153,7 @@ __all__ = [
     "reveal_request_contact",
     "screening_checklist",
     "seed_demo_trial",
+    "sign_decisions",
     "sign_in",
     "subject_status",
     "take_forward",

@@ -37,16 +37,18 @@ import yaml
 from radiotrial.errors import ValidationError
 from radiotrial.registry import Actor, AuthenticationError, ConflictError
 from radiotrial.services._context import ServiceContext
+from radiotrial.services._eligibility import (
+    CriterionDecision,
+    decide_eligibility,
+    evaluate_subject,
+    record_patient_record,
+)
 from radiotrial.services._enrolment import enrol, trial_status
 from radiotrial.services._reports import verify_audit
 from radiotrial.services._safety import adjudicate_dlt, propose_dlt, report_adverse_event
 from radiotrial.services._subjects import (
-    EvidenceItem,
     change_status,
-    decide_eligibility,
-    evaluate_record,
     open_screening,
-    record_evidence,
     register_prescreen,
     take_forward,
 )
@@ -561,61 +563,40 @@ class _Seeder:
         self.counts["prescreen_requests"] += 1
 
     def evidence(self, cand: _Candidate) -> None:
-        """The coordinator files the observations the record documents, test by test."""
+        """The coordinator files the screening record: the engine's derived observations."""
         assessment = (self.cohorts[cand.cohort].start or self.clock.now).date()
         assessment += timedelta(days=_ASSESSMENT_D)
         cand.record = self.patient_record(cand, assessment)
-        result = evaluate_record(self.ctx, self.inv, cand.code, cand.record)
-        derived = result["derived"]
-        items = []
-        for test in self.protocol.screening_tests:
-            for var in test.variables:
-                d = derived.get(var)
-                if d is None or not d["known"] or d["value"] is None:
-                    continue
-                when = date.fromisoformat(d["date"]) if d["date"] else assessment
-                source = next((e["source"] for e in d["evidence"] if e.get("source")), None)
-                value = d["value"]
-                items.append(
-                    EvidenceItem(
-                        var,
-                        float(value)
-                        if isinstance(value, int | float) and not isinstance(value, bool)
-                        else value,
-                        _local(when),
-                        source or "screening record",
-                        unit=d["unit"] if d["unit"] not in (None, "1") else None,
-                        test_id=test.id,
-                    )
-                )
-        record_evidence(self.ctx, self.coord, cand.code, items)
+        record_patient_record(self.ctx, self.coord, cand.code, cand.record)
 
     def decide(self, cand: _Candidate) -> None:
-        assert cand.record is not None
-        result = evaluate_record(self.ctx, self.inv, cand.code, cand.record)
-        overall = result["overall"]
+        """The investigator reviews the engine's evaluation of the recorded evidence, confirms
+        every criterion and signs."""
+        result = evaluate_subject(self.ctx, self.inv, cand.code)
+        overall = result.overall
         expected = {"eligible": "eligible", "ineligible": "ineligible", "pending": "pending"}
         if overall != expected[cand.path]:
             raise RuntimeError(
                 f"demo record generator: {cand.code} meant to be {cand.path}, engine says "
-                f"{overall} (failed {result['failed']}, pending {result['pending']})"
+                f"{overall} (failed {result.failed}, pending {result.pending})"
             )
-        cand.found = tuple(result["failed"] if overall == "ineligible" else result["pending"])
+        cand.found = tuple(result.failed if overall == "ineligible" else result.pending)
         if overall == "pending":
             return  # the investigator waits for the missing results
         if overall == "eligible":
             reason = "All criteria reviewed against the source documents: eligible"
         else:
-            why = "; ".join(
-                f"{c['id']}: {c['reason']}" for c in result["criteria"] if c["outcome"] == "fail"
-            )
+            why = "; ".join(f"{c.id}: {c.reason}" for c in result.criteria if c.outcome == "fail")
             reason = f"Ineligible. {why}"[:2000]
         decide_eligibility(
             self.ctx,
             self.inv,
             cand.code,
             overall=overall,
-            criteria=result["criteria"],
+            decisions=[
+                CriterionDecision(c.id, "confirm", content_sha256=c.content_sha256)
+                for c in result.criteria
+            ],
             reason=reason,
             password=self.password,
         )

@@ -15,7 +15,7 @@ so concurrent enrolments can neither share a slot nor overfill a cohort.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,7 +42,7 @@ from radiotrial.registry import (
 )
 from radiotrial.registry._audit import audited_create, audited_update
 from radiotrial.services._context import ServiceContext, get_subject, set_status
-from radiotrial.services._subjects import _require_screening_complete
+from radiotrial.services._eligibility import _require_screening_complete
 
 __all__ = [
     "EnrolmentResult",
@@ -60,10 +60,6 @@ _OFF = ("off-study", "withdrawn")
 design_for = design_from_protocol
 
 
-def _window(protocol: Protocol) -> timedelta:
-    return timedelta(days=protocol.dlt.window.to("d"))
-
-
 def dlt_outcome(
     session: Session, protocol: Protocol, subject: Subject, now: datetime
 ) -> bool | str | None:
@@ -71,21 +67,19 @@ def dlt_outcome(
 
     Notes
     -----
-    The window opens at the first administration of an evaluated cycle (protocol
-    ``dlt.evaluated_cycles``, normally cycle 1) and lasts ``dlt.window``. It is complete without
-    DLT only when it has closed and every adverse event that started inside it has been
-    adjudicated; an unadjudicated event keeps the outcome pending.
+    The windows are those of :func:`radiotrial.safety.dlt_windows`: from the administration of
+    each evaluated cycle (protocol ``dlt.evaluated_cycles``) by calendar day, day 0 to day
+    ``window − 1``, closing on day ``window``. The outcome rests on the investigator's signed
+    adjudications: a DLT is an adjudicated DLT with onset in a window; the windows are complete
+    without DLT only when every evaluated cycle was given, every window has closed and every
+    event with onset in a window has a current adjudication (one of the event as it is now).
     """
-    first = (
-        session.execute(
-            sa.select(Administration)
-            .where(Administration.subject_id == subject.id)
-            .where(Administration.cycle.in_(protocol.dlt.evaluated_cycles))
-            .order_by(Administration.cycle)
-        )
-        .scalars()
-        .first()
-    )
+    from radiotrial.safety import dlt_windows, onset_in_window
+
+    admins = session.execute(
+        sa.select(Administration).where(Administration.subject_id == subject.id)
+    ).scalars()
+    windows = dlt_windows(protocol.dlt, {a.cycle: a.administered_at.date() for a in admins})
     rows = session.execute(
         sa.select(AdverseEvent, DltAdjudication)
         .outerjoin(DltAdjudication, DltAdjudication.adverse_event_id == AdverseEvent.id)
@@ -96,15 +90,19 @@ def dlt_outcome(
                for ae, adj in rows]  # fmt: skip
     if any(adj is not None and adj.is_dlt and adj.in_window for _ae, adj in current):
         return True
-    if first is None:
+    if not windows:
         return "not-evaluable" if subject.status in _OFF else None
-    end = first.administered_at + _window(protocol)
+
+    closes = max(w1 for _, _, w1 in windows)
+    all_given = len(windows) == len(protocol.dlt.evaluated_cycles)
     pending_ae = [
-        ae for ae, adj in current if adj is None and first.administered_at <= ae.aestdtc <= end
+        ae
+        for ae, adj in current
+        if adj is None and onset_in_window(ae.aestdtc.date(), windows) is not False
     ]
-    if now >= end and not pending_ae:
+    if all_given and now.date() >= closes and not pending_ae:
         return False
-    if subject.status in _OFF and subject.status_at < end:
+    if subject.status in _OFF and subject.status_at.date() < closes:
         return "not-evaluable"
     return None
 

@@ -101,11 +101,7 @@ def subject_status(ctx: ServiceContext, actor: Actor, code: str) -> dict[str, An
                  "by": m.recorded_by, "note": m.note}
                 for m in milestones
             ],
-            "eligibility": [
-                {"overall": d.overall, "decided_by": d.decided_by, "decided_at": d.decided_at,
-                 "reason": d.reason, "signatures": signatures_of(session, d)}
-                for d in decisions
-            ],
+            "eligibility": [_decision(session, d) for d in decisions],
             "cycles": cycles,
             "adverse_events": aes,
             "requests": [
@@ -117,6 +113,23 @@ def subject_status(ctx: ServiceContext, actor: Actor, code: str) -> dict[str, An
                 ).scalars()
             ],
         }  # fmt: skip
+
+
+def _decision(session: Any, d: EligibilityDecision) -> dict[str, Any]:
+    """An eligibility decision: its per-criterion confirmations and overrides, signatures."""
+    results = d.criteria.get("results", [])
+    overrides = [
+        {"criterion": r["id"], "engine_status": r["engine_status"], "status": r["status"],
+         "reason": r["decision"]["reason"], "signer_name": r["decision"]["signer_name"]}
+        for r in results
+        if (r.get("decision") or {}).get("action") == "override"
+    ]  # fmt: skip
+    confirmed = sum((r.get("decision") or {}).get("action") == "confirm" for r in results)
+    return {
+        "overall": d.overall, "decided_by": d.decided_by, "decided_at": d.decided_at,
+        "reason": d.reason, "as_of": d.criteria.get("as_of"), "confirmed": confirmed,
+        "overrides": overrides, "signatures": signatures_of(session, d),
+    }  # fmt: skip
 
 
 def verify_audit(ctx: ServiceContext, actor: Actor) -> AuditReport:

@@ -163,10 +163,12 @@ def purge_prescreen(ctx: ServiceContext, actor: Actor, *, dry_run: bool = False)
     keys, every request (answers, logistics, consents), its sealed contact and its unsent
     e-mail. The pseudonymous subject row stays (status ``not-registered``) so that counts remain
     right; each audit entry names only the code, the rule and the kind of data removed. The
-    audit trail never held the answers (a salted digest, see ``registry.snapshot``) or the
-    keyed hashes. On SQLite the deleted pages are zeroed (``secure_delete``) and the WAL is
-    checkpointed; on PostgreSQL dead rows disappear at the next VACUUM, and copies in backups
-    expire with the backups' rotation.
+    audit trail never held the answers (a salted digest, see ``registry.snapshot``), and held
+    the keyed hashes only blinded under each key row's ``audit_key``, which goes with the row:
+    the person's earlier audit entries can no longer be matched to them. On SQLite the deleted
+    pages are zeroed (``secure_delete``) and the WAL is checkpointed; on PostgreSQL dead rows
+    disappear at the next VACUUM, and copies in backups expire with the backups' rotation
+    (identities and contacts there are ciphertext under a key that is not in the database).
     """
     require_permission(actor, "prescreen.purge")
     days = ctx.protocol.retention.prescreen_contact_data.to("d")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
 
 from radiotrial.errors import ValidationError
-from radiotrial.protocol import DltRule
 from radiotrial.registry import (
     Actor,
     Administration,
@@ -35,7 +34,7 @@ _AE_FIELDS = {"aeterm", "aedecod", "aebodsys", "aetoxgr", "aeser", "aerel", "aea
               "aestdtc", "aeendtc", "haematologic"}  # fmt: skip
 
 
-def _category(aedecod: str, aebodsys: str | None) -> str:
+def _default_category(aedecod: str, aebodsys: str | None) -> str:
     from radiotrial.safety import event_category, parse_adverse_event
 
     ae = parse_adverse_event(
@@ -45,14 +44,29 @@ def _category(aedecod: str, aebodsys: str | None) -> str:
     return event_category(ae)
 
 
-def _sdtm(ae: AdverseEvent, code: str) -> dict[str, Any]:
-    """A registry adverse event as an SDTM AE record for :mod:`radiotrial.safety`."""
+def _sdtm(ae: AdverseEvent | dict[str, Any], code: str) -> dict[str, Any]:
+    """A registry adverse event (or its column values) as an SDTM AE record for
+    :mod:`radiotrial.safety`; dates by calendar day, the resolution of SDTM dates."""
+    f = ae if isinstance(ae, dict) else {k: getattr(ae, k) for k in (*_AE_FIELDS, "aespid")}
+    end = f.get("aeendtc")
     return {
-        "USUBJID": code, "AESEQ": ae.aespid, "AETERM": ae.aeterm, "AEDECOD": ae.aedecod,
-        "AEBODSYS": ae.aebodsys, "AETOXGR": ae.aetoxgr, "AESER": ae.aeser, "AEREL": ae.aerel,
-        "AESTDTC": ae.aestdtc.date().isoformat(),
-        "AEENDTC": None if ae.aeendtc is None else ae.aeendtc.date().isoformat(),
+        "USUBJID": code, "AESEQ": f.get("aespid") or 1, "AETERM": f["aeterm"],
+        "AEDECOD": f["aedecod"], "AEBODSYS": f.get("aebodsys"), "AETOXGR": f["aetoxgr"],
+        "AESER": f["aeser"], "AEREL": f["aerel"], "AEACN": f.get("aeacn"),
+        "AEOUT": f.get("aeout"), "AESTDTC": f["aestdtc"].date().isoformat(),
+        "AEENDTC": None if end is None else end.date().isoformat(),
     }  # fmt: skip
+
+
+def _administration_dates(session: Any, subject_id: int) -> dict[int, date]:
+    admins = session.execute(
+        sa.select(Administration).where(Administration.subject_id == subject_id)
+    ).scalars()
+    return {a.cycle: a.administered_at.date() for a in admins}
+
+
+def _category(ae: AdverseEvent) -> Literal["haematologic", "non_haematologic"]:
+    return "haematologic" if ae.haematologic else "non_haematologic"
 
 
 def propose_dlt(ctx: ServiceContext, actor: Actor, code: str) -> dict[str, Any]:
@@ -68,21 +82,21 @@ def propose_dlt(ctx: ServiceContext, actor: Actor, code: str) -> dict[str, Any]:
     now = ctx.now()
     with ctx.registry.read() as session:
         subject = get_subject(session, code)
-        admins = session.execute(
-            sa.select(Administration).where(Administration.subject_id == subject.id)
-        ).scalars()
-        administrations = {a.cycle: a.administered_at.date() for a in admins}
+        administrations = _administration_dates(session, subject.id)
         if min(ctx.protocol.dlt.evaluated_cycles) not in administrations:
             return {"subject": code, "status": "pending", "reason": "no evaluated cycle given yet",
                     "events": []}  # fmt: skip
-        events = session.execute(
-            sa.select(AdverseEvent).where(AdverseEvent.subject_id == subject.id)
-        ).scalars()
+        events = list(
+            session.execute(
+                sa.select(AdverseEvent).where(AdverseEvent.subject_id == subject.id)
+            ).scalars()
+        )
         off = subject.status_at.date() if subject.status in ("off-study", "withdrawn") else None
         outcome = rule_based(
             [_sdtm(ae, code) for ae in events], definition=ctx.protocol.dlt,
             administrations=administrations, as_of=now.date(), subject_id=code,
             dose_level=subject.dose_level, off_study=off,
+            categories={ae.aespid: _category(ae) for ae in events},
         )  # fmt: skip
     return {
         "subject": code,
@@ -93,6 +107,11 @@ def propose_dlt(ctx: ServiceContext, actor: Actor, code: str) -> dict[str, Any]:
 
 
 def _check_ae(fields: dict[str, Any], now: datetime) -> None:
+    """Refuse a bad adverse event, naming the SDTM variable: grade, AESER, AEREL, AEACN and
+    AEOUT against the CDISC codelists (:data:`radiotrial.safety.ACTION_TAKEN`, ``OUTCOMES``),
+    grade 5 ⇔ FATAL, dates in the future or an end before the start."""
+    from radiotrial.safety import ACTION_TAKEN, OUTCOMES, parse_adverse_event
+
     grade = fields.get("aetoxgr")
     if grade is not None and (isinstance(grade, bool) or grade not in (1, 2, 3, 4, 5)):
         raise ValidationError("AETOXGR", grade, "CTCAE v5.0 grade is an integer 1-5")
@@ -100,6 +119,13 @@ def _check_ae(fields: dict[str, Any], now: datetime) -> None:
         raise ValidationError("AESER", fields["aeser"], "Y or N")
     if "aerel" in fields and fields["aerel"] not in ATTRIBUTIONS:
         raise ValidationError("AEREL", fields["aerel"], f"one of {ATTRIBUTIONS}")
+    for key, codelist, name in (("aeacn", ACTION_TAKEN, "ACN (C66767)"),
+                                ("aeout", OUTCOMES, "OUT (C66768)")):  # fmt: skip
+        value = fields.get(key)
+        if value is not None and value not in codelist:
+            raise ValidationError(
+                key.upper(), value, f"not in the CDISC codelist {name}: {', '.join(codelist)}"
+            )
     for key in ("aeterm", "aedecod"):
         if key in fields and not str(fields[key]).strip():
             raise ValidationError(key.upper(), fields[key], "required")
@@ -114,6 +140,7 @@ def _check_ae(fields: dict[str, Any], now: datetime) -> None:
             raise ValidationError("AEENDTC", end.isoformat(), "in the future")
         if start is not None and end < start:
             raise ValidationError("AEENDTC", end.isoformat(), "before AESTDTC")
+    parse_adverse_event(_sdtm(fields, "check"))  # cross-field SDTM rules (grade 5 ⇔ FATAL)
 
 
 def report_adverse_event(
@@ -140,7 +167,7 @@ def report_adverse_event(
     """
     require_permission(actor, "ae.report")
     if haematologic is None:
-        haematologic = _category(aedecod or aeterm, aebodsys) == "haematologic"
+        haematologic = _default_category(aedecod or aeterm, aebodsys) == "haematologic"
     fields: dict[str, Any] = {
         "aeterm": aeterm.strip(),
         "aedecod": (aedecod or aeterm).strip(),
@@ -219,26 +246,6 @@ def update_adverse_event(
         audited_update(session, actor, ae, changes, reason=reason, subject_code=code)
 
 
-def _rule_applies(rule: DltRule, ae: AdverseEvent, now: datetime) -> list[str]:
-    """Reasons why ``rule`` does not fit ``ae`` (empty list: it fits)."""
-    why = []
-    if rule.category == "haematologic" and not ae.haematologic:
-        why.append(f"{rule.id} is for haematologic toxicity")
-    if rule.category == "non_haematologic" and ae.haematologic:
-        why.append(f"{rule.id} is for non-haematologic toxicity")
-    if ae.aetoxgr < rule.min_grade:
-        why.append(f"{rule.id} needs grade ≥ {rule.min_grade}, the event is grade {ae.aetoxgr}")
-    if ae.aerel not in rule.attribution:
-        why.append(f"{rule.id} needs attribution in {rule.attribution}, the event is {ae.aerel}")
-    if rule.terms and ae.aedecod not in rule.terms and ae.aeterm not in rule.terms:
-        why.append(f"{rule.id} applies to the terms {rule.terms}")
-    if rule.min_duration_days:
-        end = ae.aeendtc or now
-        if end - ae.aestdtc < timedelta(days=rule.min_duration_days):
-            why.append(f"{rule.id} needs a duration ≥ {rule.min_duration_days} days")
-    return why
-
-
 def adjudicate_dlt(
     ctx: ServiceContext,
     actor: Actor,
@@ -252,39 +259,34 @@ def adjudicate_dlt(
 ) -> dict[str, Any]:
     """The investigator's DLT adjudication of one adverse event, e-signed.
 
-    A DLT must name the protocol rule it meets (category, grade, attribution, terms, duration
-    are checked). ``in_window`` records whether the event began inside the DLT window of an
-    evaluated cycle; only such DLTs count for escalation. A second adjudication (after the event
-    changed) updates the record with the rationale as reason and voids the earlier signature.
+    A DLT must name the protocol rule it meets: :func:`radiotrial.safety.rule_fit` checks
+    category, terms, grade, attribution and duration. ``in_window`` records whether the event
+    began inside the DLT window of an evaluated cycle (:func:`radiotrial.safety.onset_in_window`:
+    day 0 to day ``window − 1``); only such DLTs count for escalation. A second adjudication
+    (after the event changed) updates the record with the rationale as reason; the earlier
+    signature reads void from the moment the event changed (it binds the event too).
     """
+    from radiotrial.safety import dlt_windows, onset_in_window, parse_adverse_event, rule_fit
+
     require_permission(actor, "dlt.adjudicate")
     rationale = require_reason(rationale, "adjudicate a DLT")
     now = ctx.now()
     rules = {r.id: r for r in ctx.protocol.dlt.rules}
     with ctx.registry.write() as session:
         subject, ae = _get_ae(session, code, aespid)
+        event = parse_adverse_event(_sdtm(ae, code))
         if is_dlt:
             if rule_id not in rules:
                 raise ValidationError("rule_id", rule_id, f"a DLT must name one of {list(rules)}")
-            misfit = _rule_applies(rules[rule_id], ae, now)
-            if misfit:
-                raise ValidationError("rule_id", rule_id, "; ".join(misfit))
+            fits, why = rule_fit(rules[rule_id], event, as_of=now.date(), category=_category(ae))
+            if fits is not True:
+                raise ValidationError(
+                    "rule_id", rule_id, why if fits is False else f"not yet decidable: {why}"
+                )
         elif rule_id is not None:
             raise ValidationError("rule_id", rule_id, "only a DLT names a rule")
-        first = (
-            session.execute(
-                sa.select(Administration)
-                .where(Administration.subject_id == subject.id)
-                .where(Administration.cycle.in_(ctx.protocol.dlt.evaluated_cycles))
-                .order_by(Administration.cycle)
-            )
-            .scalars()
-            .first()
-        )
-        window = timedelta(days=ctx.protocol.dlt.window.to("d"))
-        in_window = first is not None and (
-            first.administered_at <= ae.aestdtc <= first.administered_at + window
-        )
+        windows = dlt_windows(ctx.protocol.dlt, _administration_dates(session, subject.id))
+        in_window = onset_in_window(event, windows) is True
         values = {
             "adverse_event_version": ae.version,
             "is_dlt": is_dlt,

@@ -1,4 +1,5 @@
-"""Use cases from the pre-screening request to the eligibility decision.
+"""Use cases from the pre-screening request to screening evidence (the eligibility decision
+is in :mod:`radiotrial.services._eligibility`).
 
 Each function is one transaction: the change, its milestones and its audit entries commit
 together or not at all.
@@ -9,18 +10,16 @@ from __future__ import annotations
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from radiotrial.errors import UnitError, ValidationError
 from radiotrial.protocol import variable_catalogue
 from radiotrial.registry import (
     Actor,
     DuplicateSubjectError,
-    EligibilityDecision,
     Evidence,
     IdentityKey,
     IdentityRecord,
@@ -30,8 +29,6 @@ from radiotrial.registry import (
     append_audit,
     require_permission,
     require_reason,
-    sign_record,
-    subject_rows,
 )
 from radiotrial.registry._audit import audited_create, audited_delete, audited_update
 from radiotrial.services._context import (
@@ -50,13 +47,10 @@ __all__ = [
     "PrescreenReceipt",
     "change_status",
     "correct_identity",
-    "decide_eligibility",
-    "evaluate_record",
     "open_screening",
     "record_evidence",
     "register_prescreen",
     "reveal_identity",
-    "screening_checklist",
     "take_forward",
 ]
 
@@ -209,8 +203,9 @@ def correct_identity(
             reason=why,
             subject_code=code,
         )
-        # the keys follow the correction: the old name or contact no longer finds this person
-        stale = vault.identity_keys(old).all
+        # the keys follow the correction: the old name or contact no longer finds this person;
+        # unchanged keys stay, with the audit keys that link their history
+        stale = set(vault.identity_keys(old).all) - set(vault.identity_keys(new).all)
         for key in session.execute(
             sa.select(IdentityKey).where(
                 IdentityKey.subject_id == subject.id, IdentityKey.key_hash.in_(stale)
@@ -242,10 +237,14 @@ def open_screening(
 
 @dataclass(frozen=True)
 class EvidenceItem:
-    """One observation: a catalogue variable, its value (and unit), date and source document."""
+    """One observation: a catalogue variable, its value (and unit), date and source document.
+
+    For a date variable (``last_systemic_therapy``), ``value=None`` records the documented
+    absence of the event in the reviewed history (no such therapy ever).
+    """
 
     variable: str
-    value: float | str | bool | date
+    value: float | str | bool | date | None
     observed_at: datetime
     source_document: str
     unit: str | None = None
@@ -290,6 +289,8 @@ def _check_evidence(item: EvidenceItem, now: datetime, i: int) -> tuple[float | 
             raise ValidationError(f"{field}.value", v, f"must be one of {var.categories}")
         return None, str(v)
     # date
+    if v is None:  # documented: never happened
+        return None, None
     if isinstance(v, datetime):
         v = v.date()
     if isinstance(v, str):
@@ -338,159 +339,6 @@ def record_evidence(
             audited_create(session, actor, ev, subject_code=code)
             ids.append(ev.id)
     return ids
-
-
-def _checklist(ctx: ServiceContext, evidence: list[Evidence], at: datetime) -> list[dict[str, Any]]:
-    out = []
-    for test in ctx.protocol.screening_tests:
-        window = timedelta(days=test.window.to("d"))
-        status = "complete"
-        missing, expired = [], []
-        for var in test.variables:
-            obs = [e for e in evidence if e.variable == var and (e.test_id in (None, test.id))]
-            if not obs:
-                missing.append(var)
-            elif max(e.observed_at for e in obs) < at - window:
-                expired.append(var)
-        # a test is complete when at least one of its variables is observed in the window
-        in_window = [v for v in test.variables if v not in missing and v not in expired]
-        if not in_window:
-            status = "expired" if expired else "missing"
-        out.append(
-            {
-                "test": test.id,
-                "name": test.name,
-                "window_days": window.days,
-                "status": status,
-                "missing": missing,
-                "expired": expired,
-            }
-        )
-    return out
-
-
-def screening_checklist(
-    ctx: ServiceContext, actor: Actor, code: str, *, at: datetime | None = None
-) -> list[dict[str, Any]]:
-    """Each protocol screening test: complete (observed within its window), missing or expired."""
-    require_permission(actor, "trial.read")
-    at = at or ctx.now()
-    with ctx.registry.read() as session:
-        subject = get_subject(session, code)
-        return _checklist(ctx, subject_rows(session, Evidence, subject.id), at)
-
-
-def _require_screening_complete(
-    ctx: ServiceContext, session: Session, subject: Subject, at: datetime, reason: str
-) -> None:
-    """Raise :class:`WorkflowError` naming every screening test not complete at ``at``."""
-    evidence = subject_rows(session, Evidence, subject.id)
-    gaps = [t for t in _checklist(ctx, evidence, at) if t["status"] != "complete"]
-    if gaps:
-        raise WorkflowError(
-            f"subject {subject.code} screening",
-            [f"{t['test']}: {t['status']}" for t in gaps],
-            reason,
-        )
-
-
-CriterionStatus = Literal["met", "not_met", "pending"]
-
-
-def _check_criteria(ctx: ServiceContext, overall: str, criteria: list[dict[str, Any]]) -> None:
-    inclusion = {c.id for c in ctx.protocol.eligibility.inclusion}
-    exclusion = {c.id for c in ctx.protocol.eligibility.exclusion}
-    seen = set()
-    for i, c in enumerate(criteria):
-        cid = c.get("id")
-        if cid not in inclusion | exclusion:
-            raise ValidationError(f"criteria[{i}].id", cid, "not a criterion of the protocol")
-        if c.get("status") not in ("met", "not_met", "pending", "not_applicable"):
-            raise ValidationError(
-                f"criteria[{i}].status", c.get("status"), "met|not_met|pending|not_applicable"
-            )
-        seen.add(cid)
-    missing = sorted((inclusion | exclusion) - seen)
-    if missing:
-        raise ValidationError("criteria", missing, "every protocol criterion needs a result")
-    if overall == "eligible":
-        for c in criteria:
-            wanted = "met" if c["id"] in inclusion else "not_met"
-            ok = c["status"] in (wanted, "not_applicable")
-            if not ok and not str(c.get("override_reason") or "").strip():
-                raise ValidationError(
-                    f"criteria.{c['id']}",
-                    c["status"],
-                    "blocks 'eligible'; give an override_reason to override it",
-                )
-
-
-def evaluate_record(
-    ctx: ServiceContext, actor: Actor, code: str, record: dict[str, Any]
-) -> dict[str, Any]:
-    """Run :func:`radiotrial.eligibility.evaluate_eligibility` on a screening record.
-
-    The record is pseudonymous (its ``subject_id`` must be the subject's code); the result, one
-    entry per criterion with status, evidence and reason, is what :func:`decide_eligibility`
-    takes as ``criteria`` once the investigator has reviewed it. Nothing is written.
-    """
-    from radiotrial.eligibility import evaluate_eligibility, parse_patient_record
-
-    require_permission(actor, "eligibility.decide")
-    parsed = parse_patient_record(record)
-    if parsed.subject_id != code:
-        raise ValidationError("record.subject_id", parsed.subject_id, f"expected {code}")
-    with ctx.registry.read() as session:
-        get_subject(session, code)
-    as_of = parsed.assessment_date or ctx.now().date()
-    return evaluate_eligibility(parsed, ctx.protocol, as_of=as_of).to_dict()
-
-
-def decide_eligibility(
-    ctx: ServiceContext,
-    actor: Actor,
-    code: str,
-    *,
-    overall: Literal["eligible", "ineligible"],
-    criteria: list[dict[str, Any]],
-    reason: str,
-    password: str,
-) -> int:
-    """Record the investigator's decision, sign it (re-authentication), move the subject.
-
-    ``criteria`` holds one result per protocol criterion (``id``, ``status`` met / not_met /
-    pending / not_applicable, ``evidence``, ``reason``, optional ``override_reason``), e.g. the
-    ``criteria`` of :func:`evaluate_record`. An exclusion criterion states the excluding
-    condition, so ``not_met`` is what an eligible subject has. 'eligible' also needs every
-    screening test within its window.
-    """
-    require_permission(actor, "eligibility.decide")
-    if overall not in ("eligible", "ineligible"):
-        raise ValidationError("overall", overall, "eligible or ineligible")
-    reason = require_reason(reason, "decide eligibility")
-    _check_criteria(ctx, overall, criteria)
-    now = ctx.now()
-    with ctx.registry.write() as session:
-        subject = get_subject(session, code, lock=True)
-        if overall == "eligible":
-            _require_screening_complete(
-                ctx, session, subject, now, "screening tests are missing or outside their windows"
-            )
-        decision = EligibilityDecision(
-            subject_id=subject.id,
-            overall=overall,
-            criteria={"results": criteria},
-            reason=reason,
-            decided_by=actor.username,
-            decided_at=now,
-        )
-        audited_create(session, actor, decision, subject_code=code)
-        sign_record(
-            session, actor, password, decision, meaning="approval", reason=reason,
-            subject_code=code,
-        )  # fmt: skip
-        set_status(session, actor, subject, overall, at=now, reason=reason)
-        return decision.id
 
 
 def change_status(

@@ -42,6 +42,7 @@ __all__ = [
     "ELECTRON_EMISSIONS",
     "electron_components",
     "electron_point_kernel",
+    "monoenergetic_electron_kernel",
     "scaled_kernel_table",
 ]
 
@@ -141,23 +142,51 @@ def _electron_point_kernel(
         return RadialKernel(
             edges, np.zeros(edges.size - 1), 0.0, 0.0, material.density_g_cm3, label
         )
+    return _kernel_of_lines(t, y, material, label)
+
+
+def _kernel_of_lines(
+    t: npt.NDArray[np.float64], y: npt.NDArray[np.float64], material: Material, label: str
+) -> RadialKernel:
+    """Point kernel of electrons of energies ``t`` (MeV) and yields ``y`` per decay."""
     range_mm = csda_range_g_cm2(t, material) / material.density_g_cm3 * 10.0
     edges = radial_edges_mm(float(XI_EDGES[-1] * range_mm.max()), r_min_mm=1e-4, n=900)
     cum = np.zeros(edges.size)
-    deposited = 0.0
     for tj, yj, rj in zip(t, y, range_mm, strict=True):
         ej = tj * yj
         if tj < _LOCAL_BELOW_MEV:
             cum[1:] += ej
-            deposited += ej
             continue
-        c = _cumulative_fraction(edges / rj, float(tj))
-        cum += ej * c
-        deposited += ej * c[-1]
+        cum += ej * _cumulative_fraction(edges / rj, float(tj))
     emitted = float(np.dot(t, y))
     return RadialKernel(
         edges, np.diff(cum), emitted - float(cum[-1]), emitted, material.density_g_cm3, label
     )
+
+
+def monoenergetic_electron_kernel(
+    energy_mev: float, material: str | Material = "water", *, density_g_cm3: float | None = None
+) -> RadialKernel:
+    """Point kernel of one monoenergetic electron per decay (5 keV–20 MeV), e.g. to compare with
+    published absorbed fractions, which are tabulated for monoenergetic sources.
+
+    Raises
+    ------
+    ValidationError
+        If ``energy_mev`` is outside 5 keV–20 MeV (the range of the condensed-history table).
+    """
+    e_tab, _ = scaled_kernel_table()
+    lo, hi = float(e_tab[0]), float(e_tab[-1])
+    t = float(energy_mev)
+    if not (lo <= t <= hi):
+        raise ValidationError(
+            "energy_mev", energy_mev, f"outside the tabulated range {lo:g}–{hi:g} MeV"
+        )
+    mat = material if isinstance(material, Material) else get_material(material)
+    if density_g_cm3 is not None:
+        mat = mat.with_density(density_g_cm3)
+    label = f"{t:g} MeV electrons in {mat.name} ({mat.density_g_cm3:g} g/cm3)"
+    return _kernel_of_lines(np.array([t]), np.array([1.0]), mat, label)
 
 
 def electron_point_kernel(

@@ -8,13 +8,19 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
+from radiotrial.errors import ValidationError
 from radiotrial.nuclides import get_nuclide
 from radiotrial.transport._materials import Material, get_material
 from radiotrial.transport._photon_mc import point_kernel_mc, sphere_mc
-from radiotrial.transport._photon_xs import photon_tables
+from radiotrial.transport._photon_xs import E_MAX_MEV, E_MIN_MEV, photon_tables
 from radiotrial.transport._radial import RadialKernel, radial_edges_mm
 
-__all__ = ["photon_lines", "photon_point_kernel", "photon_sphere_absorbed_fraction"]
+__all__ = [
+    "monoenergetic_photon_sphere_absorbed_fraction",
+    "photon_lines",
+    "photon_point_kernel",
+    "photon_sphere_absorbed_fraction",
+]
 
 
 def photon_lines(nuclide: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -116,6 +122,18 @@ def _sphere_af(
     e, cdf, per_decay = line_sampler(nuclide)
     if per_decay == 0.0:
         return 0.0, 0.0
+    return _run_sphere(e, cdf, material, radius_cm, n_histories, seed)
+
+
+def _run_sphere(
+    e: npt.NDArray[np.float64],
+    cdf: npt.NDArray[np.float64],
+    material: Material,
+    radius_cm: float,
+    n_histories: int,
+    seed: int,
+) -> tuple[float, float]:
+    """Absorbed fraction and its standard error (16 batches) for photon lines ``e``."""
     t = photon_tables((material,))
     n_batches = 16
     per = max(1, n_histories // n_batches)
@@ -150,4 +168,33 @@ def photon_sphere_absorbed_fraction(
     """
     return _sphere_af(
         get_nuclide(nuclide).name, material, float(radius_cm), int(n_histories), int(seed)
+    )
+
+
+def monoenergetic_photon_sphere_absorbed_fraction(
+    energy_mev: float,
+    material: Material,
+    radius_cm: float,
+    *,
+    n_histories: int = 200_000,
+    seed: int = 1,
+) -> tuple[float, float]:
+    """Photon absorbed fraction of a uniform monoenergetic source in an isolated sphere.
+
+    Raises
+    ------
+    ValidationError
+        If ``energy_mev`` is outside the cross-section tables (1 keV–10 MeV).
+
+    Returns
+    -------
+    (fraction, standard error)
+    """
+    e = float(energy_mev)
+    if not (E_MIN_MEV <= e <= E_MAX_MEV):
+        raise ValidationError(
+            "energy_mev", energy_mev, f"outside the tabulated range {E_MIN_MEV:g}–{E_MAX_MEV:g} MeV"
+        )
+    return _run_sphere(
+        np.array([e]), np.array([1.0]), material, float(radius_cm), int(n_histories), int(seed)
     )

@@ -15,8 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from radiotrial.registry import Actor, IdentityRecord
 from radiotrial.services import (
+    CriterionDecision,
     EvidenceItem,
+    decide_eligibility,
     enrol,
+    evaluate_subject,
     open_screening,
     record_evidence,
     reveal_identity,
@@ -25,8 +28,7 @@ from radiotrial.services import (
     take_forward,
 )
 from radiotrial.web._api import Code, api_router, jsonable, require, services
-from radiotrial.web._screening import evaluate_subject, list_subjects
-from radiotrial.web._staff import sign_decision
+from radiotrial.web._screening import list_subjects
 
 __all__ = ["subjects_router"]
 
@@ -47,7 +49,7 @@ class SubjectSummary(BaseModel):
 class EvidenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     variable: Annotated[str, Field(min_length=1, max_length=64)]
-    value: float | bool | str
+    value: float | bool | str | None  # None: a date variable's event documented as never
     unit: Annotated[str, Field(max_length=32)] | None = None
     observed_at: datetime
     source_document: Annotated[str, Field(min_length=1, max_length=200)]
@@ -66,12 +68,26 @@ class ReasonIn(BaseModel):
     reason: Reason
 
 
+class CriterionDecisionIn(BaseModel):
+    """The investigator's decision on one criterion of the engine's evaluation: confirm it, or
+    override it with a status and a reason. ``content_sha256`` (from ``GET …/screening``) names
+    the judgement reviewed; a judgement changed since is refused, not signed unseen."""
+
+    model_config = ConfigDict(extra="forbid")
+    criterion_id: Annotated[str, Field(min_length=1, max_length=64)]
+    action: Literal["confirm", "override"]
+    status: Literal["met", "not_met", "pending", "not_applicable"] | None = None
+    reason: Annotated[str, Field(max_length=500)] = ""
+    content_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+
+
 class DecisionIn(BaseModel):
-    """The investigator's decision on the engine's current results, e-signed with the
-    password (re-authentication, 21 CFR 11.200)."""
+    """The investigator's decision on the engine's evaluation of the recorded evidence, every
+    criterion decided, e-signed with the password (re-authentication, 21 CFR 11.200)."""
 
     model_config = ConfigDict(extra="forbid")
     overall: Literal["eligible", "ineligible"]
+    decisions: Annotated[list[CriterionDecisionIn], Field(min_length=1, max_length=200)]
     reason: Reason
     password: Password
 
@@ -119,12 +135,13 @@ def identity(
 def screening(request: Request, code: Code, actor: Annotated[Actor, require("trial.read")]) -> Any:
     """Screening tests with their windows, and the eligibility engine's per-criterion results."""
     ctx = services(request)
-    overall, criteria = evaluate_subject(ctx, actor, code)
+    result = evaluate_subject(ctx, actor, code).to_dict()
     return jsonable(
         {
             "checklist": screening_checklist(ctx, actor, code),
-            "overall": overall,
-            "criteria": [c.to_dict() for c in criteria],
+            "overall": result["overall"],
+            "as_of": result["as_of"],
+            "criteria": result["criteria"],
         }
     )
 
@@ -173,9 +190,10 @@ def decide(
     actor: Annotated[Actor, require("eligibility.decide")],
 ) -> DecisionOut:
     """Sign the eligibility decision (the subject moves to eligible or ineligible)."""
-    decision = sign_decision(
-        services(request), actor, code, overall=body.overall, reason=body.reason,
-        password=body.password,
+    decisions = [CriterionDecision(**d.model_dump()) for d in body.decisions]
+    decision = decide_eligibility(
+        services(request), actor, code, overall=body.overall, decisions=decisions,
+        reason=body.reason, password=body.password,
     )  # fmt: skip
     return DecisionOut(decision_id=decision)
 

@@ -205,11 +205,12 @@ def _render_form(
     )
 
 
-async def _read_form(request: Request) -> dict[str, str]:
+async def _read_form(request: Request, *, max_fields: int = MAX_FIELDS) -> dict[str, str]:
     """Strictly parse an ``application/x-www-form-urlencoded`` UTF-8 body.
 
     Starlette's parser replaces undecodable bytes with U+FFFD; a request form must arrive intact,
-    so malformed percent-encoding of UTF-8, repeated fields or too many fields answer 400.
+    so malformed percent-encoding of UTF-8, repeated fields or more than ``max_fields`` fields
+    answer 400.
     """
     content_type = request.headers.get("content-type", "")
     media, _, params = content_type.partition(";")
@@ -225,7 +226,7 @@ async def _read_form(request: Request) -> dict[str, str]:
             keep_blank_values=True,
             encoding="utf-8",
             errors="strict",
-            max_num_fields=MAX_FIELDS,
+            max_num_fields=max_fields,
         )
     except (UnicodeDecodeError, ValueError) as exc:
         raise HTTPException(400, "malformed form encoding") from exc

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
@@ -21,12 +21,13 @@ from starlette.responses import RedirectResponse, Response
 
 from radiotrial.errors import ValidationError
 from radiotrial.protocol import variable_catalogue
-from radiotrial.registry import Actor
 from radiotrial.services import (
+    CriterionDecision,
     EvidenceItem,
     ServiceContext,
     decide_eligibility,
     enrol,
+    evaluate_subject,
     open_screening,
     record_evidence,
     reveal_identity,
@@ -37,15 +38,14 @@ from radiotrial.services import (
 from radiotrial.web._auth import SESSION_COOKIE, SessionStore, StaffSession, allowed, live_account
 from radiotrial.web._context import context_of
 from radiotrial.web._i18n import LANGUAGES, Lang
-from radiotrial.web._portal import _read_form
-from radiotrial.web._screening import evaluate_subject, list_subjects
+from radiotrial.web._portal import MAX_FIELDS, _read_form
+from radiotrial.web._screening import list_subjects
 from radiotrial.web._security import RateLimiter
 
 __all__ = [
     "STAFF_LANGUAGE_COOKIE",
     "StaffState",
-    "criteria_for_decision",
-    "sign_decision",
+    "decisions_from_form",
     "site_zone",
     "staff_language",
     "staff_router",
@@ -110,7 +110,10 @@ Reader = Annotated[StaffSession, require("trial.read")]
 
 
 async def _checked_form(request: Request, session: StaffSession) -> dict[str, str]:
-    data = await _read_form(request)
+    # the eligibility form carries four fields per criterion (see decisions_from_form)
+    elig = _state(request).services.protocol.eligibility
+    limit = MAX_FIELDS + 4 * (len(elig.inclusion) + len(elig.exclusion))
+    data = await _read_form(request, max_fields=limit)
     if not secrets.compare_digest(data.get("csrf_token", ""), session.csrf):
         raise HTTPException(403)
     return data
@@ -187,15 +190,16 @@ def _subject_page(
 
     ctx = _state(request).services
     status = subject_status(ctx, session.actor, code)
-    overall, criteria = evaluate_subject(ctx, session.actor, code)
+    result = evaluate_subject(ctx, session.actor, code)
     return _page(
         request,
         session,
         "staff/subject.html",
         s=status,
         checklist=screening_checklist(ctx, session.actor, code),
-        overall=overall,
-        criteria=criteria,
+        overall=result.overall,
+        as_of=result.as_of,
+        criteria=result.criteria,
         variables=_screening_variables(ctx),
         identity=identity,
         note=None if identity else request.query_params.get("note"),
@@ -303,46 +307,26 @@ async def add_evidence(
     return _back(code)
 
 
-def criteria_for_decision(criteria: list[Any]) -> list[dict[str, Any]]:
-    """Engine results in the form :func:`radiotrial.services.decide_eligibility` records.
+def decisions_from_form(data: dict[str, str], criterion_ids: list[str]) -> list[CriterionDecision]:
+    """The per-criterion decisions of the decide form.
 
-    A criterion that does not apply to this patient (``not_applicable``, e.g. the ALT limit for
-    liver metastases when there are none) constrains nothing: it is recorded as satisfied
-    (inclusion met, exclusion not met) with the engine's reason.
+    For each criterion ``ID`` the form sends ``action_ID`` (confirm or override), for an
+    override ``status_ID`` and ``reason_ID``, and ``sha_ID``: the digest of the judgement the
+    page showed, so that a judgement changed in between is refused, not signed unseen.
     """
     out = []
-    for c in criteria:
-        status = c.status
-        if status == "not_applicable":
-            status = "met" if c.kind == "inclusion" else "not_met"
-        out.append(
-            {
-                "id": c.id,
-                "status": status,
-                "engine_status": c.status,
-                "reason": c.reason,
-                "evidence": [e.to_dict() for e in c.evidence],
-            }
-        )
+    for cid in criterion_ids:
+        action = data.get(f"action_{cid}", "")
+        if action not in ("confirm", "override"):
+            raise ValidationError(f"action_{cid}", action, "confirm or override each criterion")
+        sha = data.get(f"sha_{cid}", "")
+        if not sha:
+            raise ValidationError(f"sha_{cid}", sha, "the reviewed judgement is missing")
+        override = action == "override"
+        status = (data.get(f"status_{cid}") or None) if override else None
+        reason = data.get(f"reason_{cid}", "") if override else ""
+        out.append(CriterionDecision(cid, action, status, reason, sha))  # type: ignore[arg-type]
     return out
-
-
-def sign_decision(
-    ctx: ServiceContext,
-    actor: Actor,
-    code: str,
-    *,
-    overall: Literal["eligible", "ineligible"],
-    reason: str,
-    password: str,
-) -> int:
-    """The investigator's e-signed decision on the engine's current per-criterion results
-    (the staff page and the API both decide this way); returns the decision's id."""
-    _, criteria = evaluate_subject(ctx, actor, code)
-    return decide_eligibility(
-        ctx, actor, code, overall=overall, criteria=criteria_for_decision(criteria),
-        reason=reason, password=password,
-    )  # fmt: skip
 
 
 @staff_router.post("/subjects/{code}/decide")
@@ -354,12 +338,15 @@ async def decide(
     overall = data.get("overall", "")
     if overall not in ("eligible", "ineligible"):
         raise HTTPException(422)
+    elig = ctx.protocol.eligibility
+    decisions = decisions_from_form(data, [c.id for c in (*elig.inclusion, *elig.exclusion)])
     await run_in_threadpool(
-        lambda: sign_decision(
+        lambda: decide_eligibility(
             ctx,
             session.actor,
             code,
             overall=overall,  # type: ignore[arg-type]
+            decisions=decisions,
             reason=data.get("reason", ""),
             password=data.get("password", ""),
         )

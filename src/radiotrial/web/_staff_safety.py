@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 
 from radiotrial.errors import ValidationError
 from radiotrial.registry import Actor
-from radiotrial.safety import LabGrade, ctcae_terms, get_term, grade_lab
+from radiotrial.safety import OUTCOMES, LabGrade, ctcae_terms, get_term, grade_lab
 from radiotrial.services import (
     ATTRIBUTIONS,
     ServiceContext,
@@ -49,6 +49,7 @@ def safety_context(ctx: ServiceContext, actor: Actor, code: str) -> dict[str, An
             for t in ctcae_terms().values()
         ],
         "attributions": ATTRIBUTIONS,
+        "ae_outcomes": OUTCOMES,
         "dlt_rules": list(ctx.protocol.dlt.rules),
         "dlt_proposal": proposal,
         "proposal_by_event": {e["AESEQ"]: e for e in proposal.get("events", [])},

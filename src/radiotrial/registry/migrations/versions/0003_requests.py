@@ -1,28 +1,33 @@
 """portal requests, their vault contacts, identity keys, the outbox, forced password change
 
-Revision ID: 0002_requests
-Revises: 0001
+Revision ID: 0003_requests
+Revises: 0002
 Create Date: 2026-12-02
 
 - ``requests``: every pre-screening / consultation request with its public reference, answers,
   logistics and consents (pseudonymous), linked to a subject; ``request_contacts``: who sent it
   (vault, AES-256-GCM).
-- ``identity_keys``: the keyed hashes for duplicate detection, several per subject. The two hash
-  columns of ``identities`` move here: ``person_hash`` (HMAC of name + birth date, or of the
-  name alone when no birth date was given: the same formula with an empty date) and
-  ``document_hash`` keep their values, so existing subjects are still found. When rows move, one
-  ``migrate`` entry is appended to the audit chain (counts only; the hashes are never audited).
+- ``identity_keys``: the keyed hashes for duplicate detection, several per subject, each with
+  its own ``audit_key`` (the trail holds the hash only blinded under it). The two hash columns of
+  ``identities`` move here: ``person_hash`` (HMAC of name + birth date, or of the name alone
+  when no birth date was given: the same formula with an empty date) and ``document_hash`` keep
+  their values, so existing subjects are still found, and take the identity's ``audit_key``
+  (revision 0002) with them, so audit entries written before stay checkable against the live
+  key rows and become unmatchable when retention deletes them. ``identities.audit_key`` goes
+  (nothing in the row is blinded any more). When rows move, one ``migrate`` entry is appended
+  to the audit chain (counts only).
 - ``outbox``: unsent e-mail (recipients sealed), replacing the JSON files of
   ``RADIOTRIAL_OUTBOX_DIR`` (files already there are not imported).
 - ``users.password_change_required``.
 
-Downgrade restores the two ``identities`` columns from the oldest key of each subject (the
-name key for subjects registered after this revision: requests register it first) and drops
-the new tables with their data.
+Downgrade restores the two ``identities`` hash columns and the audit key from the oldest key of
+each subject (the name key for subjects registered after this revision: requests register it
+first; a fresh random key where a subject has none) and drops the new tables with their data.
 """
 
 from __future__ import annotations
 
+import secrets
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -32,8 +37,8 @@ import radiotrial.registry._types
 from radiotrial.registry._audit import entry_hash
 from radiotrial.registry._types import canonical_json, to_jsonable, utcnow
 
-revision = "0002_requests"
-down_revision = "0001"
+revision = "0003_requests"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -79,6 +84,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("subject_id", sa.Integer(), nullable=False),
         sa.Column("key_hash", sa.String(length=64), nullable=False),
+        sa.Column("audit_key", sa.LargeBinary(length=32), nullable=False),
         sa.ForeignKeyConstraint(
             ["subject_id"],
             ["subjects.id"],
@@ -202,8 +208,8 @@ def upgrade() -> None:
     for column in ("person_hash", "document_hash"):
         moved += conn.execute(
             sa.text(
-                f"INSERT INTO identity_keys (subject_id, key_hash) SELECT subject_id, {column} "
-                f"FROM identities WHERE {column} IS NOT NULL ORDER BY id"
+                f"INSERT INTO identity_keys (subject_id, key_hash, audit_key) SELECT subject_id, "
+                f"{column}, audit_key FROM identities WHERE {column} IS NOT NULL ORDER BY id"
             )
         ).rowcount
     if moved:
@@ -213,6 +219,7 @@ def upgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_identities_person_hash"))
         batch_op.drop_column("document_hash")
         batch_op.drop_column("person_hash")
+        batch_op.drop_column("audit_key")
 
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(
@@ -229,13 +236,26 @@ def downgrade() -> None:
     with op.batch_alter_table("identities", schema=None) as batch_op:
         batch_op.add_column(sa.Column("person_hash", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("document_hash", sa.String(length=64), nullable=True))
-    op.execute(
-        "UPDATE identities SET person_hash = (SELECT k.key_hash FROM identity_keys k "
-        "WHERE k.subject_id = identities.subject_id ORDER BY k.id LIMIT 1)"
-    )
+        batch_op.add_column(sa.Column("audit_key", sa.LargeBinary(length=32), nullable=True))
+    for column, source in (("person_hash", "key_hash"), ("audit_key", "audit_key")):
+        op.execute(
+            f"UPDATE identities SET {column} = (SELECT k.{source} FROM identity_keys k "
+            "WHERE k.subject_id = identities.subject_id ORDER BY k.id LIMIT 1)"
+        )
     op.execute("UPDATE identities SET person_hash = '' WHERE person_hash IS NULL")
+    bind = op.get_bind()
+    identities = sa.table("identities", sa.column("id"), sa.column("audit_key"))
+    for (row_id,) in bind.execute(
+        sa.select(identities.c.id).where(identities.c.audit_key.is_(None))
+    ).all():
+        bind.execute(
+            identities.update()
+            .where(identities.c.id == row_id)
+            .values(audit_key=secrets.token_bytes(32))
+        )
     with op.batch_alter_table("identities", schema=None) as batch_op:
         batch_op.alter_column("person_hash", existing_type=sa.String(length=64), nullable=False)
+        batch_op.alter_column("audit_key", existing_type=sa.LargeBinary(length=32), nullable=False)
         batch_op.create_index(
             batch_op.f("ix_identities_person_hash"), ["person_hash"], unique=False
         )

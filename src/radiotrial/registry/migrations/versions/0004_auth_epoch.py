@@ -1,7 +1,7 @@
 """users.auth_epoch: what a signed-in session or API token stands for
 
-Revision ID: 0003_auth_epoch
-Revises: 0002_requests
+Revision ID: 0004_auth_epoch
+Revises: 0003_requests
 Create Date: 2026-12-02
 
 A session or bearer token carries the account's ``auth_epoch`` from the moment it was issued;
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_auth_epoch"
-down_revision = "0002_requests"
+revision = "0004_auth_epoch"
+down_revision = "0003_requests"
 branch_labels = None
 depends_on = None
 
