@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from radiotrial.errors import ValidationError
 from radiotrial.registry import (
@@ -186,15 +187,18 @@ def change_password(
     return epoch + 1
 
 
+def _existing(session: Session, username: str) -> User:
+    user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise ValidationError("username", username, "no such user")
+    return user
+
+
 def deactivate_user(ctx: ServiceContext, actor: Actor, username: str, *, reason: str) -> None:
     """Deactivate an account (accounts are never deleted: the audit trail names them)."""
     require_permission(actor, "user.manage")
     with ctx.registry.write() as session:
-        user = session.execute(
-            sa.select(User).where(User.username == username)
-        ).scalar_one_or_none()
-        if user is None:
-            raise ValidationError("username", username, "no such user")
+        user = _existing(session, username)
         audited_update(
             session, actor, user, {"active": False, "auth_epoch": user.auth_epoch + 1},
             reason=reason,
@@ -210,11 +214,7 @@ def change_role(
     if role not in permission_matrix().roles or role in SYSTEM_ROLES:
         raise ValidationError("role", role, "unknown role (portal and retention are system roles)")
     with ctx.registry.write() as session:
-        user = session.execute(
-            sa.select(User).where(User.username == username)
-        ).scalar_one_or_none()
-        if user is None:
-            raise ValidationError("username", username, "no such user")
+        user = _existing(session, username)
         if user.role != role:
             audited_update(
                 session, actor, user, {"role": role, "auth_epoch": user.auth_epoch + 1},

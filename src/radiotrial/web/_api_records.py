@@ -5,8 +5,6 @@ outbox — the staff pages of :mod:`radiotrial.web._staff_records` and
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Request
@@ -14,28 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from radiotrial.registry import Actor
-from radiotrial.services import list_outbox, verify_audit
-from radiotrial.web._api import api_router, jsonable, require, services
+from radiotrial.services import OutboxEntry, list_outbox, verify_audit
+from radiotrial.web._api import api_router, require, services
 from radiotrial.web._staff_outbox import deliver_queued
-from radiotrial.web._staff_records import PAGE_SIZE, audit_entries, export_zip
+from radiotrial.web._staff_records import PAGE_SIZE, AuditRow, audit_entries, export_zip
 
 __all__ = ["records_router"]
 
 records_router = api_router("records")
-
-
-class AuditOut(BaseModel):
-    seq: int
-    at: str
-    actor: str
-    role: str
-    action: str
-    table: str
-    record_id: str | None
-    subject: str | None
-    changes: list[tuple[str, Any, Any]] = Field(description="(field, old, new) per field")
-    reason: str | None
-    hash: str
 
 
 class ExportIn(BaseModel):
@@ -43,21 +27,7 @@ class ExportIn(BaseModel):
     format: Literal["csv", "odm"]
 
 
-class OutboxOut(BaseModel):
-    """A queued e-mail as admins see it: never its recipients."""
-
-    mail_uid: str
-    kind: str
-    language: str
-    reference: str | None
-    subject: str
-    queued_at: datetime
-    reason: str
-    attempts: int
-    last_attempt_at: datetime | None
-
-
-@records_router.get("/audit", response_model=list[AuditOut])
+@records_router.get("/audit", response_model=list[AuditRow])
 def audit(
     request: Request,
     actor: Annotated[Actor, require("audit.read")],
@@ -66,14 +36,13 @@ def audit(
     user: Annotated[str | None, Field(pattern=r"^[\w.@-]{1,64}$")] = None,
     before: Annotated[int | None, Field(ge=1, le=2**62)] = None,
     limit: Annotated[int, Field(ge=1, le=PAGE_SIZE * 10)] = PAGE_SIZE,
-) -> list[AuditOut]:
+) -> list[AuditRow]:
     """Audit entries, newest first (``before``: entries older than that sequence number);
     entries of the identity vault show that the sealed record changed, never its content."""
-    rows = audit_entries(
+    return audit_entries(
         services(request), actor, subject=subject, table=table, user=user, before=before,
         limit=limit,
     )  # fmt: skip
-    return [AuditOut(**jsonable(asdict(r))) for r in rows]
 
 
 @records_router.get("/audit/verify")
@@ -100,10 +69,12 @@ def export(
     )  # fmt: skip
 
 
-@records_router.get("/outbox", response_model=list[OutboxOut])
-def outbox(request: Request, actor: Annotated[Actor, require("outbox.manage")]) -> list[OutboxOut]:
+@records_router.get("/outbox", response_model=list[OutboxEntry])
+def outbox(
+    request: Request, actor: Annotated[Actor, require("outbox.manage")]
+) -> list[OutboxEntry]:
     """Unsent e-mail (subject, kind, language, reference, reason, attempts; no recipients)."""
-    return [OutboxOut(**asdict(row)) for row in list_outbox(services(request), actor)]
+    return list_outbox(services(request), actor)
 
 
 @records_router.post("/outbox/delivery")
