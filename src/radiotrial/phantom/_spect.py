@@ -176,9 +176,10 @@ def system_fwhm_mm() -> float:
     Anger's parallel-hole geometric resolution with the effective hole length
     :math:`L_{eff} = L - 2/μ_{Pb}` (μ of lead at 208.4 keV from xraydb):
     :math:`R_c = d (L_{eff} + z)/L_{eff}`, combined in quadrature with the intrinsic resolution,
-    :math:`R = \\sqrt{R_c^2 + R_i^2}` (Cherry, Sorenson & Phelps, *Physics in Nuclear Medicine*,
-    4th ed., ch. 14). Hole size, length, intrinsic resolution and distance are assumptions in
-    ``spect.yaml``.
+    :math:`R = \\sqrt{R_c^2 + R_i^2}` (Sorenson & Phelps, *Physics in Nuclear Medicine*, 2nd ed.,
+    ch. 16 §B "Design and performance characteristics of parallel-hole collimators"; Cherry,
+    Sorenson & Phelps, 4th ed., ch. 14). The book gives the formula, not the resulting value:
+    hole size, length, intrinsic resolution and distance are assumptions in ``spect.yaml``.
     """
     import xraydb
 
