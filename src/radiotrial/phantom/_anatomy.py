@@ -404,6 +404,22 @@ def _paint_body(
     fat[...] = inside & ~core
 
 
+def _paint(
+    grid: Grid, size: BodySize, structures: tuple[Structure, ...]
+) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.bool_]]:
+    """Label map and subcutaneous-fat mask of the body and every structure, in paint order."""
+    labels = np.zeros(grid.shape, dtype=np.int16)
+    fat = np.zeros(grid.shape, dtype=bool)
+    _paint_body(grid, size, labels, fat)
+    for st in structures:
+        for prim in st.primitives:
+            hit = grid.mask_in_box(prim)
+            if hit is not None:
+                sl, m = hit
+                labels[sl][m] = st.label
+    return labels, fat
+
+
 def make_anatomy(
     *,
     sex: Sex = "female",
@@ -463,6 +479,7 @@ def make_anatomy(
     if not 0.0 <= organ_size_cv <= 0.5:
         raise ValidationError("organ_size_cv", organ_size_cv, "use a CV within 0-0.5")
     specs = parse_tumour_spec(tumours)
+    k = None if ct_spacing_mm is None else _subdivision(spacing, ct_spacing_mm)
     rng = np.random.default_rng(seed)
     size = body_size(sex, height_cm, weight_kg)
     factors: tuple[tuple[str, float], ...] = ()
@@ -474,15 +491,7 @@ def make_anatomy(
         factors = tuple((n, float(f)) for n, f in zip(names, draws, strict=True))
     structures = layout(sex, size.height_cm, size.weight_kg, factors)
     grid = _grid(size, spacing)
-    labels = np.zeros(grid.shape, dtype=np.int16)
-    fat = np.zeros(grid.shape, dtype=bool)
-    _paint_body(grid, size, labels, fat)
-    for st in structures:
-        for prim in st.primitives:
-            hit = grid.mask_in_box(prim)
-            if hit is not None:
-                sl, m = hit
-                labels[sl][m] = st.label
+    labels, fat = _paint(grid, size, structures)
     rm_total = float(data["masses_g"]["red_marrow"][sex]) * size.organ_mass_factor
     regions: list[Region] = [Region("remainder", REMAINDER_LABEL, "remainder", "soft_tissue")]
     present = set(np.unique(labels).tolist())
@@ -503,19 +512,10 @@ def make_anatomy(
     tumour_regions = place_tumours(specs, labels, grid, size, regions, rng)
     regions.extend(tumour_regions)
     anatomy = _finish(labels, fat, grid, size, tuple(regions))
-    if ct_spacing_mm is None:
+    if k is None:
         return anatomy
-    k = _subdivision(spacing, ct_spacing_mm)
     fine = _grid(size, spacing, k)
-    f_labels = np.zeros(fine.shape, dtype=np.int16)
-    f_fat = np.zeros(fine.shape, dtype=bool)
-    _paint_body(fine, size, f_labels, f_fat)
-    for st in structures:
-        for prim in st.primitives:
-            hit = fine.mask_in_box(prim)
-            if hit is not None:
-                sl, m = hit
-                f_labels[sl][m] = st.label
+    f_labels, f_fat = _paint(fine, size, structures)
     # lesions: the CT voxels of each lesion's SPECT voxels (the truth is on the SPECT grid)
     coarse = np.where(labels >= TUMOUR_LABEL_BASE, labels, 0)
     up = coarse.repeat(k[0], axis=0).repeat(k[1], axis=1).repeat(k[2], axis=2)
