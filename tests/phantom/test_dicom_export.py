@@ -74,7 +74,7 @@ def test_ct_spacing_must_nest_in_the_spect_grid() -> None:
 
 def test_export_passes_dciodvfy(export: Path) -> None:
     files = [*sorted((export / "CT").iterdir()), export / "NM.dcm", export / "SEG.dcm"]
-    files.append(export / "RS.dcm")
+    files.append(export / "RTSTRUCT.dcm")
     for f in files:
         report = run_dciodvfy(f)
         errors = [line for line in report.splitlines() if "Error" in line]
@@ -96,7 +96,7 @@ def test_export_reads_back(fine_ct_patient: VirtualPatient, export: Path) -> Non
     assert seg.same_grid(tp.ct)
     np.testing.assert_array_equal(seg.array, truth.array)  # binary SEG is lossless
     assert seg_names == {k: names[k] for k in seg_names}
-    rs, rs_names = read_rtstruct(export / "RS.dcm", reference=export / "CT")
+    rs, rs_names = read_rtstruct(export / "RTSTRUCT.dcm", reference=export / "CT")
     assert rs_names == seg_names
     # marching squares at level 0.5 puts each contour between the mask's voxel centres and
     # its neighbours', so filling the polygons recovers every voxel: Dice 1 per region

@@ -79,7 +79,7 @@ def write_patient(
         OUT/truth/<tXXXh>_labels.nii.gz     true labels in each session's frame
         OUT/truth/<tXXXh>_displacement.npy  non-rigid field (Z, Y, X, 3) LPS mm, when present
         OUT/nifti/<tXXXh>_{ct,spect}.nii.gz          (image_format="nifti")
-        OUT/dicom/<tXXXh>/{CT/, NM.dcm, SEG.dcm, RS.dcm}  (image_format="dicom")
+        OUT/dicom/<tXXXh>/{CT/, NM.dcm, SEG.dcm, RTSTRUCT.dcm}  (image_format="dicom")
 
     Every NIfTI has a JSON sidecar (units, acquisition time, injection). The folder appears
     only when complete (written to a temporary sibling, then renamed).
@@ -228,7 +228,7 @@ def _write_dicom(
             write_rtstruct(
                 on_ct,
                 named,
-                folder / "RS.dcm",
+                folder / "RTSTRUCT.dcm",
                 reference=ct_dir,
                 study=study,
                 series_number=100 * (i + 1) + 4,
