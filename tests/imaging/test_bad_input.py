@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from radiotrial.errors import InputFileError, RadiotrialError, ValidationError
 from radiotrial.imaging import (
+    VOLUME_UNITS,
     DicomStudy,
     EnergyWindow,
     NMImage,
@@ -194,3 +198,101 @@ def test_fuzz_corrupted_files(
             read_nifti(target)
     except RadiotrialError:
         pass  # a specific, named refusal is the expected outcome for most corruptions
+
+
+#: every refusal of issue 3 item 7, with the DICOM tag (or sidecar field) its error must name
+REFUSALS: dict[str, str] = {
+    "missing slice": "(0020,0032)",
+    "duplicated slice": "(0020,0032)",
+    "slice off the normal": "(0020,0032)",
+    "other pixel spacing": "(0028,0030)",
+    "other orientation": "(0020,0037)",
+    "mixed series": "(0020,000E)",
+    "no injected activity": "(0018,1074)",
+    "no injection time": "(0018,1078)",
+    "unknown NM units": "(0054,1001)",
+    "unknown NIfTI units": "Units",
+}
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_every_refusal_names_the_file_and_the_tag(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    """Property: whichever slice is broken and however, the error names a file and the tag."""
+    tmp = tmp_path_factory.mktemp("refuse")
+    study = DicomStudy(patient_id="REFUSE")
+    kind = data.draw(st.sampled_from(sorted(REFUSALS)))
+    event(kind)
+    files: list[Path] = []
+    if kind in ("no injected activity", "no injection time", "unknown NM units"):
+        target = _nm_file(tmp, study)
+        ds = pydicom.dcmread(target)
+        item = ds.RadiopharmaceuticalInformationSequence[0]
+        if kind == "no injected activity":
+            del item.RadionuclideTotalDose
+        elif kind == "no injection time":
+            del item.RadiopharmaceuticalStartDateTime
+        else:
+            ds.Units = data.draw(st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=16))
+            if ds.Units in ("BQML", "CNTS", "CPS"):
+                return
+        ds.save_as(target)
+        named = [target]
+        read: Callable[[], object] = lambda: read_nm_image(target)  # noqa: E731
+    elif kind == "unknown NIfTI units":
+        target = write_nifti(
+            Volume(np.ones((2, 2, 2)), spacing_mm=(1, 1, 1), units="Gy"), tmp / "v.nii.gz"
+        )
+        side = tmp / "v.json"
+        units = data.draw(st.text(min_size=1, max_size=12))
+        if units in VOLUME_UNITS:
+            return
+        side.write_text(json.dumps({"Units": units}))
+        named = [side]
+        read = lambda: read_nifti(target)  # noqa: E731
+    else:
+        d = _ct(tmp, study)
+        files = sorted(d.iterdir())  # five 2.5 mm slices, CT_0001 … CT_0005
+        i = data.draw(st.integers(1, len(files) - 2))  # an inner slice: the stack stays open
+        ds = pydicom.dcmread(files[i])
+        if kind == "missing slice":
+            files[i].unlink()
+        elif kind == "duplicated slice":
+            ds.SOPInstanceUID = pydicom.uid.generate_uid()
+            ds.save_as(d / f"{files[i].stem}b.dcm")
+        elif kind == "slice off the normal":
+            shift = data.draw(st.floats(0.2, 5.0)) * data.draw(st.sampled_from([-1.0, 1.0]))
+            axis = data.draw(st.integers(0, 1))  # in-plane x or y
+            pos = [float(v) for v in ds.ImagePositionPatient]
+            pos[axis] += shift
+            ds.ImagePositionPatient = pos
+            ds.save_as(files[i])
+        elif kind == "other pixel spacing":
+            ds.PixelSpacing = [
+                1.0,
+                data.draw(st.floats(0.3, 3.0).filter(lambda v: abs(v - 1) > 0.01)),
+            ]
+            ds.save_as(files[i])
+        elif kind == "other orientation":
+            a = np.deg2rad(data.draw(st.floats(2.0, 90.0)))
+            ds.ImageOrientationPatient = [np.cos(a), np.sin(a), 0.0, -np.sin(a), np.cos(a), 0.0]
+            ds.save_as(files[i])
+        else:  # mixed series: a slice of another series dropped into the folder
+            other = _ct(tmp, study, "other")
+            shutil.copy(sorted(other.iterdir())[i], d / "stray.dcm")
+        named = [d]  # the folder, or a file in it, is named
+        read = lambda: read_ct_series(d)  # noqa: E731
+    with pytest.raises(InputFileError) as e:
+        read()
+    msg = str(e.value)
+    assert REFUSALS[kind] in msg, msg
+    assert any(str(p) in msg for p in named), msg
+    if kind not in ("mixed series",) and files:
+        assert re.search(r"CT_\d{4}b?\.dcm", msg), msg  # the offending slice file itself

@@ -51,6 +51,12 @@ def make(
         None, "--times", help="Imaging times, h (default 4,24,48,168)."
     ),
     voxel_mm: float = typer.Option(4.8, "--voxel-mm", help="Isotropic voxel size, mm."),
+    ct_voxel_mm: float | None = typer.Option(
+        None,
+        "--ct-voxel-mm",
+        help="A finer CT grid, mm (the SPECT voxel divided by a whole number, e.g. 2.4 or "
+        "1.2 for 4.8); same physical extent as the SPECT. Default: the SPECT grid.",
+    ),
     motion: str = typer.Option(
         "none", "--motion", help="Motion between sessions: none, rigid, nonrigid."
     ),
@@ -107,6 +113,7 @@ def make(
             activity_gbq=activity_gbq,
             time_points_h=time_list,
             spacing_mm=voxel_mm,
+            ct_spacing_mm=ct_voxel_mm,
             motion=motion,
             organ_size_cv=organ_size_cv,
             progress=step,
@@ -149,6 +156,8 @@ def _summary(patient: Any, out: Path) -> dict[str, Any]:
         "injection_time": patient.injection_time.isoformat(),
         "grid_shape_zyx": list(patient.anatomy.labels.shape),
         "spacing_mm_zyx": list(patient.anatomy.labels.spacing_mm),
+        "ct_grid_shape_zyx": list(patient.time_points[0].ct.shape),
+        "ct_spacing_mm_zyx": list(patient.time_points[0].ct.spacing_mm),
         "time_points": truth["time_points"],
         "regions": {
             name: {

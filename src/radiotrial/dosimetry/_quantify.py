@@ -70,7 +70,8 @@ def calibrate(study: Study, session: Session) -> Volume:
 
 
 def register_sessions(study: Study, activities: list[Volume]) -> tuple[list[Volume], list[str]]:
-    """Bring every session into the first session's frame (rigid then B-spline on the CTs).
+    """Bring every session into the first session's frame (rigid then B-spline on the CTs;
+    the B-spline is kept only when it improves the CT match, :func:`radiotrial.imaging.register`).
 
     Sessions whose CT is identical to the reference CT are taken as they are. Activity is warped
     as a concentration and converted back, so that totals are preserved up to interpolation.
@@ -100,9 +101,12 @@ def register_sessions(study: Study, activities: list[Volume]) -> tuple[list[Volu
         moved = warped.with_array(
             np.clip(np.asarray(warped.array), 0.0, None) * warped.voxel_volume_ml, units="Bq"
         )
+        how = " + ".join(reg.stages)
+        if reg.deformable_rejected:
+            how += ", B-spline tried and rejected: it did not improve the CT match"
         notes.append(
             f"session {session.time_h:g} h registered to {study.sessions[0].time_h:g} h "
-            f"({' + '.join(reg.stages)}); activity {act.total():.4g} → {moved.total():.4g} Bq"
+            f"({how}); activity {act.total():.4g} → {moved.total():.4g} Bq"
         )
         out.append(moved)
     return out, notes

@@ -25,7 +25,7 @@ from radiotrial.phantom._anatomy import (
     layout,
     make_anatomy,
 )
-from radiotrial.phantom._io import write_patient
+from radiotrial.phantom._io import labels_on_ct_grid, write_patient
 from radiotrial.phantom._kinetics import (
     PatientKinetics,
     RegionKinetics,
@@ -75,6 +75,7 @@ __all__ = [
     "ct_number_hu",
     "default_kinetics",
     "get_tissue",
+    "labels_on_ct_grid",
     "layout",
     "list_tissues",
     "make_anatomy",

@@ -14,7 +14,7 @@ coordinates (LPS, mm). For a patient of a given sex, height and weight:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any, Final, Literal
 
@@ -297,6 +297,9 @@ class Anatomy:
         Tissue media by code.
     size : BodySize
         Sex, height, weight and scale factors.
+    ct_tissue : Volume or None
+        Tissue codes on the optional finer CT grid (each SPECT voxel split into k³, same
+        physical extent), ``None`` when the CT shares the SPECT grid. See :meth:`ct_on_ct_grid`.
     """
 
     labels: Volume
@@ -306,6 +309,7 @@ class Anatomy:
     regions: tuple[Region, ...]
     tissue_names: tuple[str, ...]
     size: BodySize
+    ct_tissue: Volume | None = None
     _index: dict[str, Region] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -325,6 +329,15 @@ class Anatomy:
             raise ValidationError(
                 "region", name, f"no such region; have {sorted(self._index)}"
             ) from None
+
+    def ct_on_ct_grid(self, tissue: npt.NDArray[np.uint8] | None = None) -> Volume:
+        """CT (HU) on the CT grid: the finer grid when one was requested, else the SPECT grid.
+
+        ``tissue`` replaces the reference tissue codes of that grid (a moved session's).
+        """
+        grid = self.ct_tissue if self.ct_tissue is not None else self.tissue
+        codes = grid.array if tissue is None else tissue
+        return grid.with_array(_hu_lut(self.tissue_names)[codes], units="HU")
 
     def mask(self, name: str) -> npt.NDArray[np.bool_]:
         """Boolean ``(Z, Y, X)`` mask of one region."""
@@ -349,16 +362,24 @@ class Anatomy:
         return {r.name: float(counts[r.label]) * self.labels.voxel_volume_ml for r in self.regions}
 
 
-def _grid(size: BodySize, spacing_mm: tuple[float, float, float]) -> Grid:
+def _grid(
+    size: BodySize,
+    spacing_mm: tuple[float, float, float],
+    subdivide: tuple[int, int, int] = (1, 1, 1),
+) -> Grid:
+    """The body-centred grid; ``subdivide`` (kz, ky, kx) splits every voxel into kz·ky·kx
+    (same physical extent: a finer CT grid that nests in the SPECT grid)."""
     body = load_data("anatomy.yaml")["body"]
     knots = np.asarray(body["knots"], dtype=np.float64)
     dz, dy, dx = spacing_mm
     z0, z1 = (float(v) * size.s_z for v in body["field_z_mm"])
     half_x = max(_DEFAULT_FOV_MM / 2.0, float(knots[:, 1].max()) * size.s_body + 40.0)
     half_y = max(_DEFAULT_FOV_MM / 2.0, float(knots[:, 2].max()) * size.s_body + 80.0)
-    nx = max(1, math.ceil(2.0 * half_x / dx - 1e-9))
-    ny = max(1, math.ceil(2.0 * half_y / dy - 1e-9))
-    nz = max(1, math.ceil((z1 - z0) / dz - 1e-9))
+    kz, ky, kx = subdivide
+    nx = max(1, math.ceil(2.0 * half_x / dx - 1e-9)) * kx
+    ny = max(1, math.ceil(2.0 * half_y / dy - 1e-9)) * ky
+    nz = max(1, math.ceil((z1 - z0) / dz - 1e-9)) * kz
+    dz, dy, dx = dz / kz, dy / ky, dx / kx
     x = (np.arange(nx, dtype=np.float64) - (nx - 1) / 2.0) * dx
     y = (np.arange(ny, dtype=np.float64) - (ny - 1) / 2.0) * dy
     z = z0 + dz / 2.0 + np.arange(nz, dtype=np.float64) * dz
@@ -383,6 +404,22 @@ def _paint_body(
     fat[...] = inside & ~core
 
 
+def _paint(
+    grid: Grid, size: BodySize, structures: tuple[Structure, ...]
+) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.bool_]]:
+    """Label map and subcutaneous-fat mask of the body and every structure, in paint order."""
+    labels = np.zeros(grid.shape, dtype=np.int16)
+    fat = np.zeros(grid.shape, dtype=bool)
+    _paint_body(grid, size, labels, fat)
+    for st in structures:
+        for prim in st.primitives:
+            hit = grid.mask_in_box(prim)
+            if hit is not None:
+                sl, m = hit
+                labels[sl][m] = st.label
+    return labels, fat
+
+
 def make_anatomy(
     *,
     sex: Sex = "female",
@@ -392,6 +429,7 @@ def make_anatomy(
     tumours: str | list[tuple[str, float]] | None = None,
     seed: int | None = None,
     organ_size_cv: float = 0.0,
+    ct_spacing_mm: float | tuple[float, float, float] | None = None,
 ) -> Anatomy:
     """Build a voxelised adult anatomy.
 
@@ -409,16 +447,22 @@ def make_anatomy(
         Seeds tumour placement and organ-size variability (one seed, one patient).
     organ_size_cv : float, default 0
         Coefficient of variation of log-normal organ-mass multipliers (0: reference masses).
+    ct_spacing_mm : float or (dz, dy, dx), optional
+        A finer CT grid: ``spacing_mm`` must be an integer multiple k of it along every axis,
+        so that each SPECT voxel holds exactly k³ CT voxels and both grids share the physical
+        extent. Organs are painted from the same analytic primitives on it; lesions (placed on
+        the SPECT grid, where their truth lives) fill the CT voxels of their SPECT voxels.
 
     Returns
     -------
     Anatomy
-        Label, tissue, density and CT volumes on a grid centred on the body (LPS, mm).
+        Label, tissue, density and CT volumes on a grid centred on the body (LPS, mm), plus
+        ``ct_tissue`` on the finer CT grid when requested.
 
     Raises
     ------
     ValidationError
-        Bad sex, body size, spacing, tumour spec or CV.
+        Bad sex, body size, spacing, CT spacing, tumour spec or CV.
 
     Examples
     --------
@@ -426,7 +470,7 @@ def make_anatomy(
     >>> round(anat.region_masses_g()["liver"] / 1400, 1)
     1.0
     """
-    from radiotrial.phantom._tumours import parse_tumour_spec, place_tumours
+    from radiotrial.phantom._tumours import TUMOUR_LABEL_BASE, parse_tumour_spec, place_tumours
 
     sp = np.broadcast_to(np.asarray(spacing_mm, dtype=np.float64), (3,))
     spacing = (float(sp[0]), float(sp[1]), float(sp[2]))
@@ -435,6 +479,7 @@ def make_anatomy(
     if not 0.0 <= organ_size_cv <= 0.5:
         raise ValidationError("organ_size_cv", organ_size_cv, "use a CV within 0-0.5")
     specs = parse_tumour_spec(tumours)
+    k = None if ct_spacing_mm is None else _subdivision(spacing, ct_spacing_mm)
     rng = np.random.default_rng(seed)
     size = body_size(sex, height_cm, weight_kg)
     factors: tuple[tuple[str, float], ...] = ()
@@ -446,15 +491,7 @@ def make_anatomy(
         factors = tuple((n, float(f)) for n, f in zip(names, draws, strict=True))
     structures = layout(sex, size.height_cm, size.weight_kg, factors)
     grid = _grid(size, spacing)
-    labels = np.zeros(grid.shape, dtype=np.int16)
-    fat = np.zeros(grid.shape, dtype=bool)
-    _paint_body(grid, size, labels, fat)
-    for st in structures:
-        for prim in st.primitives:
-            hit = grid.mask_in_box(prim)
-            if hit is not None:
-                sl, m = hit
-                labels[sl][m] = st.label
+    labels, fat = _paint(grid, size, structures)
     rm_total = float(data["masses_g"]["red_marrow"][sex]) * size.organ_mass_factor
     regions: list[Region] = [Region("remainder", REMAINDER_LABEL, "remainder", "soft_tissue")]
     present = set(np.unique(labels).tolist())
@@ -474,7 +511,59 @@ def make_anatomy(
         )
     tumour_regions = place_tumours(specs, labels, grid, size, regions, rng)
     regions.extend(tumour_regions)
-    return _finish(labels, fat, grid, size, tuple(regions))
+    anatomy = _finish(labels, fat, grid, size, tuple(regions))
+    if k is None:
+        return anatomy
+    fine = _grid(size, spacing, k)
+    f_labels, f_fat = _paint(fine, size, structures)
+    # lesions: the CT voxels of each lesion's SPECT voxels (the truth is on the SPECT grid)
+    coarse = np.where(labels >= TUMOUR_LABEL_BASE, labels, 0)
+    up = coarse.repeat(k[0], axis=0).repeat(k[1], axis=1).repeat(k[2], axis=2)
+    np.copyto(f_labels, up, where=up > 0)
+    tissue_of = {st.label: st.tissue for st in structures} | {r.label: r.tissue for r in regions}
+    codes = _tissue_codes(f_labels, f_fat, tissue_of, anatomy.tissue_names)
+    ct_tissue = Volume(codes, units="label", spacing_mm=fine.spacing_mm, origin_mm=fine.origin_mm)
+    return replace(anatomy, ct_tissue=ct_tissue, _index={})
+
+
+def _subdivision(
+    spacing: tuple[float, float, float], ct_spacing_mm: float | tuple[float, float, float]
+) -> tuple[int, int, int]:
+    ct = np.broadcast_to(np.asarray(ct_spacing_mm, dtype=np.float64), (3,))
+    ratio = np.asarray(spacing) / ct
+    k = np.round(ratio).astype(int)
+    if not (np.all(np.isfinite(ratio)) and np.all(k >= 1) and np.allclose(ratio, k, atol=1e-6)):
+        raise ValidationError(
+            "ct_spacing_mm",
+            ct_spacing_mm,
+            f"the SPECT voxel ({spacing[0]:g} mm) must be a whole multiple of the CT voxel, "
+            "e.g. 4.8 / 2 = 2.4 mm",
+        )
+    if float(ct.min()) < 0.5:
+        raise ValidationError("ct_spacing_mm", ct_spacing_mm, "CT voxels must be ≥ 0.5 mm")
+    return (int(k[0]), int(k[1]), int(k[2]))
+
+
+def _hu_lut(names: tuple[str, ...]) -> npt.NDArray[np.float32]:
+    lut = lookup({n: ct_number_hu(n) for n in names}).astype(np.float32)
+    lut[names.index("air")] = -1000.0  # definition of the HU scale
+    return lut
+
+
+def _tissue_codes(
+    labels: npt.NDArray[np.int16],
+    fat: npt.NDArray[np.bool_],
+    tissue_of: dict[int, str],
+    names: tuple[str, ...],
+) -> npt.NDArray[np.uint8]:
+    code = {n: i for i, n in enumerate(names)}
+    label_tissue = np.full(int(labels.max()) + 1, code["air"], dtype=np.uint8)
+    for label, name in tissue_of.items():
+        if label < label_tissue.size:
+            label_tissue[label] = code[name]
+    out = label_tissue[labels]
+    out[(labels == REMAINDER_LABEL) & fat] = code["adipose"]
+    return np.asarray(out, dtype=np.uint8)
 
 
 def _finish(
@@ -485,15 +574,9 @@ def _finish(
     regions: tuple[Region, ...],
 ) -> Anatomy:
     names = list_tissues()
-    code = {n: i for i, n in enumerate(names)}
-    label_tissue = np.full(int(labels.max()) + 1, code["air"], dtype=np.uint8)
-    for r in regions:
-        label_tissue[r.label] = code[r.tissue]
-    tissue = label_tissue[labels]
-    tissue[(labels == REMAINDER_LABEL) & fat] = code["adipose"]
+    tissue = _tissue_codes(labels, fat, {r.label: r.tissue for r in regions}, names)
     dens_lut = lookup({n: get_tissue(n).density_g_cm3 for n in names}).astype(np.float32)
-    hu_lut = lookup({n: ct_number_hu(n) for n in names}).astype(np.float32)
-    hu_lut[code["air"]] = -1000.0  # definition of the HU scale
+    hu_lut = _hu_lut(names)
     geo: dict[str, Any] = {"spacing_mm": grid.spacing_mm, "origin_mm": grid.origin_mm}
     return Anatomy(
         labels=Volume(labels, units="label", **geo),

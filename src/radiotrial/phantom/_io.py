@@ -16,7 +16,7 @@ from radiotrial.imaging import Volume
 if TYPE_CHECKING:
     from radiotrial.phantom._patient import VirtualPatient
 
-__all__ = ["ImageFormat", "session_name", "write_patient"]
+__all__ = ["ImageFormat", "labels_on_ct_grid", "session_name", "write_patient"]
 
 ImageFormat = Literal["nifti", "dicom"]
 
@@ -25,6 +25,22 @@ def session_name(time_h: float) -> str:
     """Folder/file stem of a session, e.g. ``t024h`` for 24 h (``t004.5h`` for 4.5 h)."""
     whole = float(time_h).is_integer()
     return f"t{int(time_h):03d}h" if whole else f"t{time_h:05.1f}h"
+
+
+def labels_on_ct_grid(labels: Volume, ct: Volume) -> Volume:
+    """The label map on the CT grid: itself, or on a nested finer CT grid each SPECT voxel's
+    label repeated over its k³ CT voxels (exact: the truth is constant within a SPECT voxel)."""
+    if labels.same_grid(ct):
+        return labels
+    k = [round(a / b) for a, b in zip(labels.spacing_mm, ct.spacing_mm, strict=True)]
+    arr = np.asarray(labels.array)
+    up = arr.repeat(k[0], axis=0).repeat(k[1], axis=1).repeat(k[2], axis=2)
+    # nested grids share the extent: the outer corners of voxel [0, 0, 0] coincide
+    corner = np.asarray(labels.origin_mm) - 0.5 * np.asarray(labels.spacing_xyz_mm)
+    ct_corner = np.asarray(ct.origin_mm) - 0.5 * np.asarray(ct.spacing_xyz_mm)
+    if up.shape != ct.shape or not np.allclose(corner, ct_corner, atol=1e-3):
+        raise ValidationError("ct", ct.shape, "the CT grid does not nest in the label grid")
+    return ct.with_array(up, units="label")
 
 
 def _meta(patient: VirtualPatient) -> dict[str, Any]:
@@ -63,7 +79,7 @@ def write_patient(
         OUT/truth/<tXXXh>_labels.nii.gz     true labels in each session's frame
         OUT/truth/<tXXXh>_displacement.npy  non-rigid field (Z, Y, X, 3) LPS mm, when present
         OUT/nifti/<tXXXh>_{ct,spect}.nii.gz          (image_format="nifti")
-        OUT/dicom/<tXXXh>/{CT/, NM.dcm, SEG.dcm}     (image_format="dicom")
+        OUT/dicom/<tXXXh>/{CT/, NM.dcm, SEG.dcm, RTSTRUCT.dcm}  (image_format="dicom")
 
     Every NIfTI has a JSON sidecar (units, acquisition time, injection). The folder appears
     only when complete (written to a temporary sibling, then renamed).
@@ -78,8 +94,9 @@ def write_patient(
     overwrite : bool, default False
         Replace an existing folder (atomically).
     segmentation : bool, default True
-        With ``image_format="dicom"``, also write each session's true labels as DICOM SEG
-        (the slowest part of a DICOM export).
+        With ``image_format="dicom"``, also write each session's true labels as DICOM SEG and
+        as an RT Structure Set on the session's CT (the slowest part of a DICOM export). On a
+        finer CT grid each SPECT voxel's label fills its CT voxels.
     progress : callable, optional
         Called with a short description after each file group.
 
@@ -147,6 +164,7 @@ def _write_dicom(
         new_uid,
         write_ct_series,
         write_nm_image,
+        write_rtstruct,
         write_seg,
     )
     from radiotrial.phantom._data import load_data, value_of
@@ -197,12 +215,23 @@ def _write_dicom(
         )
         present = {int(v) for v in np.unique(tp.labels.array)} - {0}
         if segmentation:
+            on_ct = labels_on_ct_grid(tp.labels, tp.ct)
+            named = {k: names[k] for k in present}
             write_seg(
-                tp.labels,
-                {k: names[k] for k in present},
+                on_ct,
+                named,
                 folder / "SEG.dcm",
                 reference=ct_dir,
                 series_number=100 * (i + 1) + 3,
                 series_description=f"true regions {tp.time_h:g} h",
+            )
+            write_rtstruct(
+                on_ct,
+                named,
+                folder / "RTSTRUCT.dcm",
+                reference=ct_dir,
+                study=study,
+                series_number=100 * (i + 1) + 4,
+                label=f"true regions {tp.time_h:g} h",
             )
         say(f"images {tp.time_h:g} h")

@@ -271,6 +271,7 @@ def make_patient(
     injection_time: datetime = DEFAULT_INJECTION_TIME,
     time_points_h: Sequence[float] | None = None,
     spacing_mm: float = 4.8,
+    ct_spacing_mm: float | None = None,
     motion: MotionKind = "none",
     variability: bool = True,
     organ_size_cv: float = 0.0,
@@ -298,7 +299,11 @@ def make_patient(
     time_points_h : sequence of float, optional
         Imaging times after injection, h (default 4, 24, 48, 168 from ``spect.yaml``).
     spacing_mm : float, default 4.8
-        Isotropic voxel size of the SPECT (and CT) grid, mm.
+        Isotropic voxel size of the SPECT grid (and of the CT unless ``ct_spacing_mm``), mm.
+    ct_spacing_mm : float, optional
+        A finer CT grid, e.g. 2.4 or 1.2 mm for 4.8 mm SPECT: ``spacing_mm`` must be a whole
+        multiple of it, so that the CT covers exactly the SPECT's physical extent (see
+        :func:`make_anatomy`). Labels, truth and attenuation stay on the SPECT grid.
     motion : {"none", "rigid", "nonrigid"}, default "none"
         Patient motion between sessions relative to the first one (non-rigid adds a small
         smooth deformation to the rigid motion).
@@ -356,6 +361,7 @@ def make_patient(
         tumours=tumours or None,
         seed=s_anat,
         organ_size_cv=organ_size_cv,
+        ct_spacing_mm=ct_spacing_mm,
     )
     say("anatomy")
     tumour_ml = {r.name: anatomy.region_volumes_ml()[r.name] for r in anatomy.tumours}
@@ -393,9 +399,7 @@ def make_patient(
     e_kev = float(value_of(load_data("spect.yaml")["photopeak_kev"]))
     mu_lut = lookup({t: mu_per_cm(t, e_kev) for t in tissues})
     mu_lut[tissues.index("air")] = 0.0  # air around the patient: < 1 % over the whole orbit
-    hu_lut = anatomy.ct.array  # reference CT; moved sessions rebuild it from the tissue map
-    hu_by_tissue = np.zeros(len(tissues), dtype=np.float32)
-    hu_by_tissue[anatomy.tissue.array.ravel()] = hu_lut.ravel()
+    ct_grid = anatomy.ct_tissue if anatomy.ct_tissue is not None else anatomy.tissue
 
     motion_rng = np.random.default_rng(s_motion)
     noise_rng = np.random.default_rng(s_noise)
@@ -405,7 +409,7 @@ def make_patient(
     sessions: list[TimePoint] = []
     for idx, t_h in enumerate(times):
         mot: Motion | None = None
-        labels_t, tissue_t = labels_ref, anatomy.tissue.array
+        labels_t, tissue_t, ct_tissue_t = labels_ref, anatomy.tissue.array, ct_grid.array
         if motion != "none" and idx > 0:
             mot = sample_motion(
                 motion_rng,
@@ -417,6 +421,18 @@ def make_patient(
             )
             labels_t = warp_labels(labels_ref, mot, spacing, origin)
             tissue_t = warp_labels(tissue_t, mot, spacing, origin)
+            ct_tissue_t = (
+                tissue_t
+                if anatomy.ct_tissue is None
+                else warp_labels(
+                    ct_grid.array,
+                    mot,
+                    ct_grid.spacing_mm,
+                    ct_grid.origin_mm,
+                    field_spacing_mm=spacing,
+                    field_origin_mm=origin,
+                )
+            )
         if mot is None and tau_ref is not None:
             tau = tau_ref
         else:
@@ -466,13 +482,7 @@ def make_patient(
                     spacing_mm=spacing,
                     origin_mm=origin,
                 ),
-                ct=Volume(
-                    hu_by_tissue[tissue_t],
-                    units="HU",
-                    acquisition_time=when,
-                    spacing_mm=spacing,
-                    origin_mm=origin,
-                ),
+                ct=anatomy.ct_on_ct_grid(ct_tissue_t).with_time(when),
                 labels=Volume(
                     labels_t,
                     units="label",

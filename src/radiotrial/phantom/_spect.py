@@ -176,9 +176,10 @@ def system_fwhm_mm() -> float:
     Anger's parallel-hole geometric resolution with the effective hole length
     :math:`L_{eff} = L - 2/μ_{Pb}` (μ of lead at 208.4 keV from xraydb):
     :math:`R_c = d (L_{eff} + z)/L_{eff}`, combined in quadrature with the intrinsic resolution,
-    :math:`R = \\sqrt{R_c^2 + R_i^2}` (Cherry, Sorenson & Phelps, *Physics in Nuclear Medicine*,
-    4th ed., ch. 14). Hole size, length, intrinsic resolution and distance are assumptions in
-    ``spect.yaml``.
+    :math:`R = \\sqrt{R_c^2 + R_i^2}` (Sorenson & Phelps, *Physics in Nuclear Medicine*, 2nd ed.,
+    ch. 16 §B "Design and performance characteristics of parallel-hole collimators"; Cherry,
+    Sorenson & Phelps, 4th ed., ch. 14). The book gives the formula, not the resulting value:
+    hole size, length, intrinsic resolution and distance are assumptions in ``spect.yaml``.
     """
     import xraydb
 
@@ -374,6 +375,30 @@ class Motion:
             else float(np.linalg.norm(self.displacement_mm, axis=-1).max()),
         }
 
+    def correspondences(self, grid: Any, mask: npt.ArrayLike) -> tuple[F64, F64]:
+        """True point pairs of the voxels in ``mask``: (reference position, time-point position).
+
+        Parameters
+        ----------
+        grid : Volume
+            The shared SPECT grid (geometry only; axis-aligned, as the phantom's).
+        mask : (Z, Y, X) bool array_like
+            Voxels of the time point's frame to report (e.g. its organ labels).
+
+        Returns
+        -------
+        reference_mm, timepoint_mm : (N, 3) ndarrays
+            LPS mm: time-point voxel centre q and the reference point φ(q) it images. A
+            registration with the reference as fixed image should map φ(q) to q.
+        """
+        idx = np.argwhere(np.asarray(mask, dtype=bool))
+        z, y, x = _voxel_lps(grid.shape, grid.spacing_mm, grid.origin_mm)
+        q = np.column_stack([x[idx[:, 2]], y[idx[:, 1]], z[idx[:, 0]]])
+        p = (q - self.centre_mm - self.translation_mm) @ self.rotation + self.centre_mm
+        if self.displacement_mm is not None:
+            p = p + self.displacement_mm[idx[:, 0], idx[:, 1], idx[:, 2]]
+        return p, q
+
 
 def _voxel_lps(
     shape: tuple[int, int, int],
@@ -432,15 +457,39 @@ def warp_labels(
     motion: Motion,
     spacing_mm: tuple[float, float, float],
     origin_mm: tuple[float, float, float],
+    *,
+    field_spacing_mm: tuple[float, float, float] | None = None,
+    field_origin_mm: tuple[float, float, float] | None = None,
 ) -> npt.NDArray[Any]:
-    """Resample a label-like array (nearest neighbour) into a time point's moved frame."""
+    """Resample a label-like array (nearest neighbour) into a time point's moved frame.
+
+    ``field_spacing_mm``/``field_origin_mm`` give the grid of the motion's displacement field
+    when ``arr`` lies on another (finer, nested) grid: the smooth field is then interpolated
+    (trilinear) at ``arr``'s voxel centres. Work proceeds in z slabs to bound the memory.
+    """
+    fsp = spacing_mm if field_spacing_mm is None else field_spacing_mm
+    forg = origin_mm if field_origin_mm is None else field_origin_mm
     z, y, x = _voxel_lps(arr.shape, spacing_mm, origin_mm)
-    qz, qy, qx = np.meshgrid(z, y, x, indexing="ij")
-    q = np.stack([qx, qy, qz], axis=-1) - motion.centre_mm - motion.translation_mm
-    p = q @ motion.rotation + motion.centre_mm  # row-vector form of Rᵀ q
-    if motion.displacement_mm is not None:
-        p = p + motion.displacement_mm
     ox, oy, oz = origin_mm
     dz, dy, dx = spacing_mm
-    coords = np.stack([(p[..., 2] - oz) / dz, (p[..., 1] - oy) / dy, (p[..., 0] - ox) / dx])
-    return np.asarray(ndimage.map_coordinates(arr, coords, order=0, mode="constant", cval=0))
+    out = np.empty(arr.shape, dtype=arr.dtype)
+    slab = max(1, 2_000_000 // max(1, arr.shape[1] * arr.shape[2]))
+    for k0 in range(0, arr.shape[0], slab):
+        zs = z[k0 : k0 + slab]
+        qz, qy, qx = np.meshgrid(zs, y, x, indexing="ij")
+        q = np.stack([qx, qy, qz], axis=-1)
+        p = (q - motion.centre_mm - motion.translation_mm) @ motion.rotation + motion.centre_mm
+        if motion.displacement_mm is not None:
+            if field_spacing_mm is None:
+                p = p + motion.displacement_mm[k0 : k0 + slab]
+            else:
+                at = np.stack(
+                    [(qz - forg[2]) / fsp[0], (qy - forg[1]) / fsp[1], (qx - forg[0]) / fsp[2]]
+                )
+                for c in range(3):
+                    p[..., c] += ndimage.map_coordinates(
+                        motion.displacement_mm[..., c], at, order=1, mode="nearest"
+                    )
+        coords = np.stack([(p[..., 2] - oz) / dz, (p[..., 1] - oy) / dy, (p[..., 0] - ox) / dx])
+        out[k0 : k0 + slab] = ndimage.map_coordinates(arr, coords, order=0, mode="constant", cval=0)
+    return out
