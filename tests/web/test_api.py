@@ -27,6 +27,7 @@ def test_request_queue_to_enrolment_through_the_api(staff_app: Any) -> None:
         queue = c.get("/api/v1/requests", headers=coord).json()
         (row,) = [r for r in queue if r["reference"] == req]
         assert row["answers"]["q_adult"] == "not_sure" and row["match"] == "new"
+        assert row["match_open"] is False
         assert "Maria" not in str(row)  # the queue is pseudonymous
         code = row["subject"]
         r = c.post(f"/api/v1/requests/{req}/contact", json={"reason": ""}, headers=coord)

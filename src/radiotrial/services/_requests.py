@@ -17,7 +17,7 @@ import re
 import secrets
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from typing import Any, Final, Literal
@@ -166,14 +166,12 @@ class RequestView:
     handled_by: str | None
     handling_note: str | None
     other_requests: list[str] = field(default_factory=list)
+    #: a possible match that nobody has resolved yet (a field, so the JSON API's schema has it)
+    match_open: bool = field(init=False)
 
-    @property
-    def match_open(self) -> bool:
-        """A possible match that nobody has resolved yet."""
-        return self.match == "possible" and self.resolution is None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"match_open": self.match_open}
+    def __post_init__(self) -> None:
+        open_ = self.match == "possible" and self.resolution is None
+        object.__setattr__(self, "match_open", open_)
 
 
 def _check(sub: RequestSubmission) -> RequestContactRecord:
@@ -423,7 +421,7 @@ def request_detail(ctx: ServiceContext, actor: Actor, reference: str) -> Request
             .where(Subject.code == view.subject, Request.reference != reference)
             .order_by(Request.received_at)
         ).scalars()
-        return RequestView(**{**asdict(view), "other_requests": list(others)})
+        return replace(view, other_requests=list(others))
 
 
 def reveal_request_contact(

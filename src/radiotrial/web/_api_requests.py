@@ -6,8 +6,7 @@ from the vault only on demand, with an audited reason (``identity.read``).
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,40 +27,6 @@ __all__ = ["requests_router"]
 
 requests_router = api_router("requests")
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
-
-
-class RequestOut(BaseModel):
-    """A portal request as staff see it (pseudonymous: no names, no contacts)."""
-
-    reference: str
-    kind: Literal["prescreening", "consultation"]
-    requester_type: Literal["patient", "relative", "physician"]
-    language: str
-    received_at: datetime
-    answers: dict[str, str]
-    country: str
-    travel: str
-    interpreter: str
-    preferred_language: str
-    contact_channel: str
-    contact_time: str
-    time_zone: str
-    consents: dict[str, bool | None]
-    match: Literal["new", "known", "possible"]
-    match_codes: list[str]
-    match_open: bool
-    resolution: Literal["same", "different"] | None
-    subject: str
-    subject_status: str
-    handled_at: datetime | None
-    handled_by: str | None
-    handling_note: str | None
-    other_requests: list[str]
-
-    @classmethod
-    def of(cls, view: RequestView) -> RequestOut:
-        data = view.to_dict()
-        return cls(**{k: v for k, v in data.items() if k in cls.model_fields})
 
 
 Reference = Annotated[str, Field(pattern=r"^(PS|CR)-[0-9A-Z]{4}-[0-9A-Z]{4}$")]
@@ -86,23 +51,23 @@ class HandledIn(BaseModel):
     note: Reason
 
 
-@requests_router.get("/requests", response_model=list[RequestOut])
+@requests_router.get("/requests", response_model=list[RequestView])
 def requests(
     request: Request,
     actor: Annotated[Actor, require("trial.read")],
     include_handled: bool = False,
-) -> list[RequestOut]:
+) -> list[RequestView]:
     """Portal requests, newest first: the open ones, or every one with include_handled."""
     rows = list_requests(services(request), actor, open_only=not include_handled)
-    return [RequestOut.of(r) for r in rows]
+    return rows
 
 
-@requests_router.get("/requests/{reference}", response_model=RequestOut)
+@requests_router.get("/requests/{reference}", response_model=RequestView)
 def request_by_reference(
     request: Request, reference: Reference, actor: Annotated[Actor, require("trial.read")]
-) -> RequestOut:
+) -> RequestView:
     """One portal request (answers, logistics, consents, match, subject)."""
-    return RequestOut.of(request_detail(services(request), actor, reference))
+    return request_detail(services(request), actor, reference)
 
 
 @requests_router.post("/requests/{reference}/contact", response_model=RequestContactRecord,
