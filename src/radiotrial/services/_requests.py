@@ -165,13 +165,9 @@ class RequestView:
     handled_at: datetime | None
     handled_by: str | None
     handling_note: str | None
+    #: a possible match that nobody has resolved yet
+    match_open: bool
     other_requests: list[str] = field(default_factory=list)
-    #: a possible match that nobody has resolved yet (a field, so the JSON API's schema has it)
-    match_open: bool = field(init=False)
-
-    def __post_init__(self) -> None:
-        open_ = self.match == "possible" and self.resolution is None
-        object.__setattr__(self, "match_open", open_)
 
 
 def _check(sub: RequestSubmission) -> RequestContactRecord:
@@ -364,6 +360,7 @@ def _views(session: Session, stmt: sa.Select[Request, Subject]) -> list[RequestV
                 match_codes=list(r.match_codes),
                 resolution=r.resolution,
                 resolved_by=r.resolved_by,
+                match_open=r.match == "possible" and r.resolution is None,
                 subject=subject.code,
                 subject_status=subject.status,
                 handled_at=r.handled_at,
