@@ -211,6 +211,21 @@ def _binary_cosines(t: float, w: float) -> tuple[float, float]:  # pragma: no co
     return math.sqrt(tp * (t + m2) / (t * (tp + m2))), math.sqrt(w * (t + m2) / (t * (w + m2)))
 
 
+@nb.njit(cache=True, inline="always")
+def _push(  # pragma: no cover - numba
+    stack: Any, i: int, a: float, b: float, c: float, u: float, v: float, w: float, t: float
+) -> None:
+    """Row ``i`` of the secondary-electron stack: position (three coordinates in the caller's
+    order), direction cosines and kinetic energy."""
+    stack[i, 0] = a
+    stack[i, 1] = b
+    stack[i, 2] = c
+    stack[i, 3] = u
+    stack[i, 4] = v
+    stack[i, 5] = w
+    stack[i, 6] = t
+
+
 @nb.njit(cache=True, parallel=True)
 def _simulate(  # pragma: no cover - numba
     t0: float,
@@ -247,13 +262,7 @@ def _simulate(  # pragma: no cover - numba
         stack = np.empty((_STACK, 7))
         for _ in range(per):
             u, v, w = isotropic(st)
-            stack[0, 0] = 0.0
-            stack[0, 1] = 0.0
-            stack[0, 2] = 0.0
-            stack[0, 3] = u
-            stack[0, 4] = v
-            stack[0, 5] = w
-            stack[0, 6] = t0
+            _push(stack, 0, 0.0, 0.0, 0.0, u, v, w, t0)
             ns = 1
             while ns > 0:
                 ns -= 1
@@ -299,13 +308,7 @@ def _simulate(  # pragma: no cover - numba
                     phi = 2.0 * math.pi * uniform(st)
                     if wd > t_cut and ns < _STACK:
                         ud, vd, wdd = rotate(u, v, w, cd, phi + math.pi)
-                        stack[ns, 0] = x
-                        stack[ns, 1] = y
-                        stack[ns, 2] = z
-                        stack[ns, 3] = ud
-                        stack[ns, 4] = vd
-                        stack[ns, 5] = wdd
-                        stack[ns, 6] = wd
+                        _push(stack, ns, x, y, z, ud, vd, wdd, wd)
                         ns += 1
                     else:
                         k = int(math.sqrt(x * x + y * y + z * z) / r_scale / dxi)
@@ -507,13 +510,7 @@ def _voxel_electrons(  # pragma: no cover - numba
             vox, _, _, _, z, y, x = source_voxel(src_cdf, src_index, target, ny, nx, h_cm, st)
             t = sample_line(comp_cdf, comp_e, st)
             u, v, w = isotropic(st)
-            stack[0, 0] = z
-            stack[0, 1] = y
-            stack[0, 2] = x
-            stack[0, 3] = u
-            stack[0, 4] = v
-            stack[0, 5] = w
-            stack[0, 6] = t
+            _push(stack, 0, z, y, x, u, v, w, t)
             ns = 1
             while ns > 0:
                 ns -= 1
@@ -573,13 +570,7 @@ def _voxel_electrons(  # pragma: no cover - numba
                         rd = math.exp(_lerp(math.log(wd), e0, ie, ln_r))
                         if rd >= cut_cm * rho and ns < _STACK:
                             ud, vd, wdd = rotate(u, v, w, cd, phi + math.pi)
-                            stack[ns, 0] = z
-                            stack[ns, 1] = y
-                            stack[ns, 2] = x
-                            stack[ns, 3] = ud
-                            stack[ns, 4] = vd
-                            stack[ns, 5] = wdd
-                            stack[ns, 6] = wd
+                            _push(stack, ns, z, y, x, ud, vd, wdd, wd)
                             ns += 1
                         else:  # a δ ray shorter than the range cut stays in this voxel
                             edep[vox] += wd
